@@ -1,0 +1,94 @@
+package memberlist
+
+import (
+	"bytes"
+	"compress/lzw"
+	"fmt"
+	"io"
+)
+
+// maxDecompressedBytes is the most bytes any decompression may produce; more
+// is treated as a decompression bomb.
+const maxDecompressedBytes = 2 * 20 * 1024 * 1024
+
+// LZW parameters of the wire format: GIF-style, least significant bit first,
+// 8-bit literals.
+const (
+	lzwOrder    = lzw.LSB
+	lzwLitWidth = 8
+	// The first guess at the decompressed size is 4 times the input,
+	// within these bounds; a large input does not reserve the whole limit.
+	lzwMinGuess = 512
+	lzwMaxGuess = 1 << 20
+)
+
+// lzwCompress returns inp compressed with LZW as the wire format uses it.
+func lzwCompress(inp []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(inp)/2 + 16)
+	w := lzw.NewWriter(&buf, lzwOrder, lzwLitWidth)
+	if _, err := w.Write(inp); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// lzwDecompress returns the LZW-compressed inp expanded, refusing output of
+// more than limit bytes. The limit is enforced while decompressing, and
+// memory is bounded by the actual output, never by what inp would expand to:
+// the output is first decoded into a buffer sized from len(inp); if it does
+// not fit, the rest is only counted, up to limit+1 bytes, and then, if within
+// the limit, decoded again into a buffer of exactly the right size. Output
+// that overflows the first guess therefore costs a second decoding pass. A
+// negative limit is taken as 0.
+func lzwDecompress(inp []byte, limit int) ([]byte, error) {
+	limit = max(limit, 0)
+	guess := make([]byte, min(limit+1, max(lzwMinGuess, min(4*len(inp), lzwMaxGuess))))
+	n, err := lzwDecode(inp, guess, limit+1)
+	if err != nil {
+		return nil, fmt.Errorf("failed to decompress message: %w", err)
+	}
+	if n > limit {
+		return nil, fmt.Errorf("decompressed message is larger than limit (%d)", limit)
+	}
+	if n <= len(guess) {
+		return guess[:n], nil
+	}
+	out := make([]byte, n)
+	if _, err := lzwDecode(inp, out, n); err != nil {
+		return nil, fmt.Errorf("failed to decompress message: %w", err)
+	}
+	return out, nil
+}
+
+// lzwDecode decodes inp into dst and, once dst is full, goes on counting the
+// output without keeping it, until the stream ends or total bytes have been
+// produced. It returns the number of bytes produced.
+func lzwDecode(inp, dst []byte, total int) (int, error) {
+	r := lzw.NewReader(bytes.NewReader(inp), lzwOrder, lzwLitWidth)
+	defer r.Close()
+	n := 0
+	for n < len(dst) {
+		m, err := r.Read(dst[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if n >= total {
+		return n, nil
+	}
+	// CopyN reports io.EOF only for a clean end of the LZW stream.
+	m, err := io.CopyN(io.Discard, r, int64(total-n))
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	return n + int(m), nil
+}

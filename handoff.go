@@ -1,0 +1,167 @@
+package memberlist
+
+import (
+	"net"
+	"strconv"
+	"sync"
+)
+
+// msgHandoff is a gossip message waiting for the handler goroutine.
+type msgHandoff struct {
+	t    messageType
+	body []byte
+	from net.Addr
+}
+
+// handoffQueues hold received gossip for the handler goroutine: alive
+// messages in their own queue, served first, and both served newest first.
+// It is safe for concurrent use.
+type handoffQueues struct {
+	mu    sync.Mutex // leaf lock
+	high  []msgHandoff
+	low   []msgHandoff
+	depth int
+	ready chan struct{}
+}
+
+func (q *handoffQueues) init(depth int) {
+	q.depth = depth
+	q.ready = make(chan struct{}, 1)
+}
+
+// push queues h and reports false when its queue is full.
+func (q *handoffQueues) push(h msgHandoff) bool {
+	q.mu.Lock()
+	queue := &q.low
+	if h.t == aliveMsg {
+		queue = &q.high
+	}
+	ok := len(*queue) < q.depth
+	if ok {
+		*queue = append(*queue, h)
+	}
+	q.mu.Unlock()
+	if ok {
+		select {
+		case q.ready <- struct{}{}:
+		default:
+		}
+	}
+	return ok
+}
+
+// pop returns the newest alive message, else the newest other message.
+func (q *handoffQueues) pop() (msgHandoff, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, queue := range []*[]msgHandoff{&q.high, &q.low} {
+		if n := len(*queue); n > 0 {
+			h := (*queue)[n-1]
+			(*queue)[n-1] = msgHandoff{}
+			*queue = (*queue)[:n-1]
+			return h, true
+		}
+	}
+	return msgHandoff{}, false
+}
+
+// handoffMessage queues a gossip message for the handler goroutine.
+func (m *Memberlist) handoffMessage(t messageType, body []byte, from net.Addr) {
+	if t == aliveMsg && !m.aliveSourceAllowed(from) {
+		return
+	}
+	if !m.handoff.push(msgHandoff{t: t, body: body, from: from}) {
+		m.metrics.IncrCounterWithLabels(keyHandoffQueueFull, 1, m.labels.base)
+		m.logger.Warn("handler queue full, dropping message ("+strconv.Itoa(int(t))+")", "addr", LogAddress(from))
+	}
+}
+
+// aliveSourceAllowed applies CIDRsAllowed to the sender of an alive packet.
+func (m *Memberlist) aliveSourceAllowed(from net.Addr) bool {
+	if !m.config.IPMustBeChecked() {
+		return true
+	}
+	host, _, err := net.SplitHostPort(from.String())
+	if err != nil {
+		host = from.String()
+	}
+	if host == "pipe" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		m.logger.Debug("Blocked alive message: cannot parse IP from "+host, "addr", LogAddress(from))
+		return false
+	}
+	if err := m.config.IPAllowed(ip); err != nil {
+		m.logger.Debug("Blocked alive message: "+err.Error(), "addr", LogAddress(from))
+		return false
+	}
+	return true
+}
+
+// packetHandler processes handed-off gossip until shutdown.
+func (m *Memberlist) packetHandler() {
+	for {
+		select {
+		case <-m.handoff.ready:
+			for {
+				h, ok := m.handoff.pop()
+				if !ok {
+					break
+				}
+				m.handleGossip(&h)
+			}
+		case <-m.shutdownCh:
+			return
+		}
+	}
+}
+
+// handleGossip applies one handed-off message.
+func (m *Memberlist) handleGossip(h *msgHandoff) {
+	switch h.t {
+	case suspectMsg:
+		var s suspect
+		if m.decodeGossip(h, &s, "suspect") {
+			m.suspectNode(&s)
+		}
+	case aliveMsg:
+		var a alive
+		if m.decodeGossip(h, &a, "alive") && m.aliveAddrAllowed(&a, h.from) {
+			if m.config.ProtocolVersion < 2 || a.Port == 0 {
+				a.Port = uint16(m.config.BindPort)
+			}
+			m.aliveNode(&a, nil, false)
+		}
+	case deadMsg:
+		var d dead
+		if m.decodeGossip(h, &d, "dead") {
+			m.deadNode(&d)
+		}
+	case userMsg:
+		if d := m.config.Delegate; d != nil {
+			d.NotifyMsg(h.body)
+		}
+	}
+}
+
+func (m *Memberlist) decodeGossip(h *msgHandoff, msg wireMessage, kind string) bool {
+	if err := decodeMessage(h.body, msg); err != nil {
+		m.logger.Error("Failed to decode "+kind+" message: "+err.Error(), "addr", LogAddress(h.from))
+		return false
+	}
+	return true
+}
+
+// aliveAddrAllowed applies CIDRsAllowed to the address an alive announces.
+func (m *Memberlist) aliveAddrAllowed(a *alive, from net.Addr) bool {
+	if !m.config.IPMustBeChecked() || a.Addr == nil {
+		return true
+	}
+	if err := m.config.IPAllowed(a.Addr); err != nil {
+		m.logger.Debug("Blocked alive.Addr="+net.IP(a.Addr).String()+": "+err.Error(), "addr", LogAddress(from))
+		return false
+	}
+	return true
+}

@@ -1,0 +1,634 @@
+// Package memberlist manages cluster membership and member failure
+// detection using a gossip protocol based on SWIM with the Lifeguard
+// refinements. It is wire- and API-compatible with
+// github.com/hashicorp/memberlist v0.7.0.
+//
+// A Memberlist is created with Create, joins a cluster with Join and leaves
+// it with Leave and Shutdown. Members lists the nodes believed alive; the
+// delegates of Config observe changes and carry user data.
+package memberlist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// ProtocolVersionMin is the lowest protocol version understood.
+	ProtocolVersionMin uint8 = 1
+
+	// ProtocolVersion2Compatible is the default protocol version. Version 2
+	// carries ports; 3 adds the TCP fallback ping, 4 nacks, 5 packet CRCs.
+	ProtocolVersion2Compatible = 2
+
+	// ProtocolVersionMax is the highest protocol version understood.
+	ProtocolVersionMax = 5
+
+	// MetaMaxSize is the largest node metadata, in bytes.
+	MetaMaxSize = 512
+)
+
+// Memberlist is one node's view of the cluster. It is safe for concurrent
+// use. Its zero value is not usable: build one with Create.
+type Memberlist struct {
+	config    *Config
+	transport NodeAwareTransport
+	logger    *slog.Logger
+	metrics   metricSink
+	labels    labelSet
+
+	advertiseAddr net.IP
+	advertisePort uint16
+
+	sequenceNum atomic.Uint32
+	numNodes    atomic.Int64 // estimated cluster size; written under mu
+	incarnation atomic.Uint32
+	leaving     atomic.Bool
+
+	// mu guards the node table below. No callback runs under it; events
+	// are queued in events and delivered after it is released.
+	mu          sync.Mutex
+	nodes       []*nodeState
+	nodeMap     map[string]*nodeState
+	probeIndex  int
+	suspicions  map[string]*suspicion
+	leaveNotify chan struct{}
+
+	events eventQueue
+
+	rngMu sync.Mutex // leaf lock
+	rng   *rand.Rand
+
+	ackMu       sync.Mutex // leaf lock
+	ackHandlers map[uint32]*ackHandler
+
+	handoff handoffQueues
+
+	awareness  *awareness
+	broadcasts *TransmitLimitedQueue
+
+	pushPullReq atomic.Int32
+	conns       connSet
+	resolver    addrResolver
+
+	leaveMu      sync.Mutex
+	shutdownMu   sync.Mutex
+	shutdown     atomic.Bool
+	shutdownCh   chan struct{}
+	goroutines   goroutineGroup
+	scheduleOnce sync.Once
+}
+
+// options are test seams that are not part of Config.
+type options struct {
+	seed    *[2]uint64
+	metrics metricSink
+}
+
+// Create validates conf, starts the transport and the protocol goroutines,
+// and returns a Memberlist whose table holds only the local node. Call Join
+// to contact a cluster.
+func Create(conf *Config) (*Memberlist, error) {
+	return create(conf, options{})
+}
+
+func create(conf *Config, opts options) (*Memberlist, error) {
+	m, err := newMemberlist(conf, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.setAlive(); err != nil {
+		m.Shutdown()
+		return nil, err
+	}
+	m.schedule()
+	return m, nil
+}
+
+func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
+	if err := conf.Validate(); err != nil {
+		return nil, err
+	}
+	if err := installSecretKey(conf); err != nil {
+		return nil, err
+	}
+	logger := newLogger(conf.LogOutput, conf.Logger)
+	transport, err := buildTransport(conf, logger)
+	if err != nil {
+		return nil, err
+	}
+	m := &Memberlist{
+		config:      conf,
+		transport:   transport,
+		logger:      logger,
+		metrics:     opts.metrics,
+		labels:      newLabelSet(conf.MetricLabels),
+		nodeMap:     make(map[string]*nodeState),
+		suspicions:  make(map[string]*suspicion),
+		leaveNotify: make(chan struct{}),
+		rng:         newRand(opts.seed),
+		ackHandlers: make(map[uint32]*ackHandler),
+		awareness:   newAwareness(conf.AwarenessMaxMultiplier),
+		shutdownCh:  make(chan struct{}),
+		resolver:    addrResolver{dnsConfigPath: conf.DNSConfigPath, logger: logger},
+	}
+	if m.metrics == nil {
+		m.metrics = globalMetrics{}
+	}
+	m.handoff.init(conf.HandoffQueueDepth)
+	m.broadcasts = &TransmitLimitedQueue{NumNodes: m.estNumNodes, RetransmitMult: conf.RetransmitMult}
+	if err := m.resolveAdvertise(); err != nil {
+		transport.Shutdown()
+		return nil, err
+	}
+	m.goroutines.Go(m.streamListen)
+	m.goroutines.Go(m.packetListen)
+	m.goroutines.Go(m.packetHandler)
+	if conf.QueueCheckInterval > 0 {
+		m.goroutines.Go(m.checkBroadcastQueueDepth)
+	}
+	return m, nil
+}
+
+func newRand(seed *[2]uint64) *rand.Rand {
+	if seed != nil {
+		return rand.New(rand.NewPCG(seed[0], seed[1]))
+	}
+	return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+}
+
+// installSecretKey puts conf.SecretKey into conf.Keyring as its primary key.
+func installSecretKey(conf *Config) error {
+	if len(conf.SecretKey) == 0 {
+		return nil
+	}
+	if conf.Keyring == nil {
+		kr, err := NewKeyring(nil, conf.SecretKey)
+		if err != nil {
+			return err
+		}
+		conf.Keyring = kr
+		return nil
+	}
+	if err := conf.Keyring.AddKey(conf.SecretKey); err != nil {
+		return err
+	}
+	return conf.Keyring.UseKey(conf.SecretKey)
+}
+
+// buildTransport returns conf.Transport made node-aware and labelled, or a
+// new NetTransport when it is nil.
+func buildTransport(conf *Config, logger *slog.Logger) (NodeAwareTransport, error) {
+	t := conf.Transport
+	if t == nil {
+		nt, err := newDefaultTransport(conf, logger)
+		if err != nil {
+			return nil, err
+		}
+		t = nt
+	}
+	nat, ok := t.(NodeAwareTransport)
+	if !ok {
+		logger.Debug("configured Transport is not a NodeAwareTransport and some features may not work as desired")
+		nat = newShimNodeAwareTransport(t)
+	}
+	if conf.Label != "" {
+		nat = &labelWrappedTransport{NodeAwareTransport: nat, label: conf.Label}
+	}
+	return nat, nil
+}
+
+// newDefaultTransport starts a NetTransport on conf.BindAddr and
+// conf.BindPort, retrying on port clashes when the port is chosen by the
+// kernel, and writes the chosen port back into conf.
+func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, error) {
+	ntc := &NetTransportConfig{
+		BindAddrs:    []string{conf.BindAddr},
+		BindPort:     conf.BindPort,
+		Logger:       conf.Logger,
+		MetricLabels: conf.MetricLabels,
+	}
+	if ntc.Logger == nil {
+		ntc.Logger = slogToStdLogger(logger)
+	}
+	tries := 1
+	if conf.BindPort == 0 {
+		tries = 10
+	}
+	var lastErr error
+	for i := 0; i < tries; i++ {
+		nt, err := NewNetTransport(ntc)
+		if err == nil {
+			if conf.BindPort == 0 {
+				port := nt.GetAutoBindPort()
+				conf.BindPort = port
+				conf.AdvertisePort = port
+				logger.Debug("Using dynamic bind port " + strconv.Itoa(port))
+			}
+			return nt, nil
+		}
+		lastErr = err
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+		logger.Debug("Got bind error: " + err.Error())
+	}
+	return nil, fmt.Errorf("could not set up network transport: failed to obtain an address: %w", lastErr)
+}
+
+// resolveAdvertise asks the transport for the address announced to peers.
+func (m *Memberlist) resolveAdvertise() error {
+	ip, port, err := m.transport.FinalAdvertiseAddr(m.config.AdvertiseAddr, m.config.AdvertisePort)
+	if err != nil {
+		return fmt.Errorf("failed to get final advertise address: %w", err)
+	}
+	if port < 0 || port > 65535 {
+		return fmt.Errorf("failed to get final advertise address: port %d out of range", port)
+	}
+	m.advertiseAddr = ip
+	m.advertisePort = uint16(port)
+	return nil
+}
+
+// setAlive announces the local node: it enters the table (firing NotifyJoin
+// for it) and an alive message about it is queued for gossip.
+func (m *Memberlist) setAlive() error {
+	if !m.config.EncryptionEnabled() && isPublicIP(m.advertiseAddr) {
+		m.logger.Warn("Binding to public address without encryption!")
+	}
+	meta, err := m.localMeta()
+	if err != nil {
+		return err
+	}
+	a := alive{
+		Incarnation: m.nextIncarnation(),
+		Node:        m.config.Name,
+		Addr:        m.advertiseAddr,
+		Port:        m.advertisePort,
+		Meta:        meta,
+		Vsn:         m.config.BuildVsnArray(),
+	}
+	m.aliveNode(&a, nil, true)
+	return nil
+}
+
+// localMeta returns the delegate's metadata, or an error when it is longer
+// than MetaMaxSize.
+func (m *Memberlist) localMeta() ([]byte, error) {
+	if m.config.Delegate == nil {
+		return nil, nil
+	}
+	meta := m.config.Delegate.NodeMeta(MetaMaxSize)
+	if len(meta) > MetaMaxSize {
+		return nil, fmt.Errorf("node meta data provided is longer than the limit (%d > %d bytes)", len(meta), MetaMaxSize)
+	}
+	return meta, nil
+}
+
+// Join contacts every given address and merges state with it. An address
+// is host, host:port, an IP literal or a DNS name, optionally prefixed with
+// "nodename/". It returns the number of nodes successfully contacted, and
+// an error naming every address that failed when none succeeded.
+func (m *Memberlist) Join(existing []string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), joinResolveTimeout(m.config))
+	defer cancel()
+	type target struct {
+		seed string
+		addr Address
+	}
+	var targets []target
+	var errs []error
+	for _, seed := range existing {
+		ips, err := m.resolver.resolveAddr(ctx, seed, m.config.BindPort)
+		if err != nil {
+			err = fmt.Errorf("failed to resolve %s: %w", seed, err)
+			errs = append(errs, err)
+			m.logger.Warn(err.Error())
+			continue
+		}
+		for _, ip := range ips {
+			hp := joinHostPort(ip.ip.String(), ip.port)
+			targets = append(targets, target{seed: seed, addr: Address{Addr: hp, Name: ip.nodeName}})
+		}
+	}
+	results := make([]error, len(targets))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelJoins)
+	for i, t := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = m.pushPullNode(t.addr, true)
+		}()
+	}
+	wg.Wait()
+	joined := 0
+	for i, err := range results {
+		if err == nil {
+			joined++
+			continue
+		}
+		err = fmt.Errorf("failed to join %s: %w", targets[i].addr.Addr, err)
+		m.logger.Debug(err.Error())
+		errs = append(errs, err)
+	}
+	if joined > 0 {
+		return joined, nil
+	}
+	return 0, errors.Join(errs...)
+}
+
+// maxParallelJoins bounds the push/pulls a Join runs at once.
+const maxParallelJoins = 8
+
+func joinResolveTimeout(c *Config) time.Duration {
+	if c.TCPTimeout > 0 {
+		return c.TCPTimeout
+	}
+	return 10 * time.Second
+}
+
+// LocalNode returns a copy of the local node as others see it.
+func (m *Memberlist) LocalNode() *Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.nodeMap[m.config.Name]
+	if !ok {
+		return &Node{Name: m.config.Name, Addr: m.advertiseAddr, Port: m.advertisePort}
+	}
+	n := st.node()
+	return &n
+}
+
+// UpdateNode re-reads the local metadata from the Delegate and announces
+// it, waiting up to timeout for the announcement to be gossiped when other
+// nodes are alive. A timeout of 0 or less waits without limit.
+func (m *Memberlist) UpdateNode(timeout time.Duration) error {
+	meta, err := m.localMeta()
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	st := m.nodeMap[m.config.Name]
+	var addr []byte
+	var port uint16
+	if st != nil {
+		addr, port = st.Addr, st.Port
+	} else {
+		addr, port = m.advertiseAddr, m.advertisePort
+	}
+	m.mu.Unlock()
+	a := alive{
+		Incarnation: m.nextIncarnation(),
+		Node:        m.config.Name,
+		Addr:        addr,
+		Port:        port,
+		Meta:        meta,
+		Vsn:         m.config.BuildVsnArray(),
+	}
+	notify := make(chan struct{})
+	m.aliveNode(&a, notify, true)
+	if m.anyAlive() {
+		return m.waitNotify(notify, timeout, "timeout waiting for update broadcast")
+	}
+	return nil
+}
+
+func (m *Memberlist) waitNotify(notify chan struct{}, timeout time.Duration, msg string) error {
+	var timeoutCh <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timeoutCh = t.C
+	}
+	select {
+	case <-notify:
+		return nil
+	case <-timeoutCh:
+		return errors.New(msg)
+	case <-m.shutdownCh:
+		return errors.New(msg + ": memberlist shut down")
+	}
+}
+
+// SendTo sends a user message to an address over UDP, without piggybacked
+// gossip.
+//
+// Deprecated: use SendToAddress.
+func (m *Memberlist) SendTo(to net.Addr, msg []byte) error {
+	return m.SendToAddress(Address{Addr: to.String()}, msg)
+}
+
+// SendToAddress sends a user message to an address over UDP, without
+// piggybacked gossip. The message is best effort: it may be lost.
+func (m *Memberlist) SendToAddress(a Address, msg []byte) error {
+	return m.rawSendMsgPacket(a, nil, userMessage(msg))
+}
+
+// SendToUDP is SendBestEffort.
+//
+// Deprecated: use SendBestEffort.
+func (m *Memberlist) SendToUDP(to *Node, msg []byte) error {
+	return m.SendBestEffort(to, msg)
+}
+
+// SendToTCP is SendReliable.
+//
+// Deprecated: use SendReliable.
+func (m *Memberlist) SendToTCP(to *Node, msg []byte) error {
+	return m.SendReliable(to, msg)
+}
+
+// SendBestEffort sends a user message to a node over UDP. It may be lost.
+func (m *Memberlist) SendBestEffort(to *Node, msg []byte) error {
+	return m.rawSendMsgPacket(to.FullAddress(), to, userMessage(msg))
+}
+
+// SendReliable sends a user message to a node over a TCP stream.
+func (m *Memberlist) SendReliable(to *Node, msg []byte) error {
+	return m.sendUserMsg(to.FullAddress(), msg)
+}
+
+func userMessage(msg []byte) []byte {
+	buf := make([]byte, 1+len(msg))
+	buf[0] = byte(userMsg)
+	copy(buf[1:], msg)
+	return buf
+}
+
+// Members returns copies of the nodes that are alive or suspect, the local
+// node included unless it has left.
+func (m *Memberlist) Members() []*Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nodes := make([]*Node, 0, len(m.nodes))
+	for _, st := range m.nodes {
+		if st.DeadOrLeft() {
+			continue
+		}
+		n := st.node()
+		nodes = append(nodes, &n)
+	}
+	return nodes
+}
+
+// NumMembers returns the number of nodes Members would return.
+func (m *Memberlist) NumMembers() (alive int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, st := range m.nodes {
+		if !st.DeadOrLeft() {
+			alive++
+		}
+	}
+	return alive
+}
+
+// Leave announces that the local node is leaving and waits up to timeout
+// for the announcement to be gossiped when other nodes are alive. A timeout
+// of 0 or less waits without limit. The node keeps running until Shutdown.
+// Leave after Shutdown returns an error.
+func (m *Memberlist) Leave(timeout time.Duration) error {
+	m.leaveMu.Lock()
+	defer m.leaveMu.Unlock()
+	if m.shutdown.Load() {
+		return errors.New("leave after shutdown")
+	}
+	if m.leaving.Swap(true) {
+		return nil
+	}
+	m.mu.Lock()
+	st, ok := m.nodeMap[m.config.Name]
+	var inc uint32
+	if ok {
+		inc = st.Incarnation
+	}
+	m.mu.Unlock()
+	if !ok {
+		m.logger.Warn("Leave but we're not in the node map.")
+		return nil
+	}
+	d := dead{Incarnation: inc, Node: m.config.Name, From: m.config.Name}
+	m.deadNode(&d)
+	if m.anyAlive() {
+		return m.waitNotify(m.leaveNotify, timeout, "timeout waiting for leave broadcast")
+	}
+	return nil
+}
+
+// anyAlive reports whether a node other than the local one is alive or
+// suspect.
+func (m *Memberlist) anyAlive() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, st := range m.nodes {
+		if !st.DeadOrLeft() && st.Name != m.config.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// GetHealthScore returns the local health score: 0 is healthy, higher
+// values mean the node is probing and timing out more slowly.
+func (m *Memberlist) GetHealthScore() int {
+	return m.awareness.GetHealthScore()
+}
+
+// ProtocolVersion returns the protocol version spoken.
+func (m *Memberlist) ProtocolVersion() uint8 {
+	return m.config.ProtocolVersion
+}
+
+// Shutdown stops the node without telling others: peers detect it as
+// failed. Call Leave first for a graceful exit. It returns after every
+// goroutine the Memberlist started has exited, and is idempotent.
+func (m *Memberlist) Shutdown() error {
+	m.shutdownMu.Lock()
+	defer m.shutdownMu.Unlock()
+	if m.shutdown.Load() {
+		return nil
+	}
+	m.shutdown.Store(true)
+	close(m.shutdownCh)
+	err := m.transport.Shutdown()
+	if err != nil {
+		m.logger.Error("Failed to shutdown transport: " + err.Error())
+	}
+	m.conns.closeAll()
+	m.stopTimers()
+	m.goroutines.closeAndWait()
+	return nil
+}
+
+// stopTimers stops the suspicion and ack timers.
+func (m *Memberlist) stopTimers() {
+	m.mu.Lock()
+	for name, s := range m.suspicions {
+		s.Stop()
+		delete(m.suspicions, name)
+	}
+	m.mu.Unlock()
+	m.ackMu.Lock()
+	for seq, h := range m.ackHandlers {
+		h.timer.Stop()
+		delete(m.ackHandlers, seq)
+	}
+	m.ackMu.Unlock()
+}
+
+// checkBroadcastQueueDepth samples the broadcast queue length.
+func (m *Memberlist) checkBroadcastQueueDepth() {
+	t := time.NewTicker(m.config.QueueCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			m.metrics.AddSampleWithLabels(keyQueueBroadcasts, float32(m.broadcasts.NumQueued()), m.labels.base)
+		case <-m.shutdownCh:
+			return
+		}
+	}
+}
+
+func (m *Memberlist) nextSeqNo() uint32 { return m.sequenceNum.Add(1) }
+
+func (m *Memberlist) nextIncarnation() uint32 { return m.incarnation.Add(1) }
+
+func (m *Memberlist) skipIncarnation(offset uint32) uint32 { return m.incarnation.Add(offset) }
+
+// estNumNodes returns the estimated number of nodes in the cluster.
+func (m *Memberlist) estNumNodes() int {
+	return int(m.numNodes.Load())
+}
+
+// randIntN returns a random int in [0, n), or 0 when n <= 0.
+func (m *Memberlist) randIntN(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	m.rngMu.Lock()
+	defer m.rngMu.Unlock()
+	return m.rng.IntN(n)
+}
+
+// stagger returns a random duration in [0, d).
+func (m *Memberlist) stagger(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	m.rngMu.Lock()
+	defer m.rngMu.Unlock()
+	return time.Duration(m.rng.Int64N(int64(d)))
+}

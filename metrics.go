@@ -1,0 +1,77 @@
+package memberlist
+
+import (
+	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
+)
+
+// metricSink is the part of go-metrics memberlist emits through. The
+// default sends to the go-metrics global instance, looked up on every call
+// so that a later metrics.NewGlobal takes effect.
+type metricSink interface {
+	IncrCounterWithLabels(key []string, val float32, labels []metrics.Label)
+	SetGaugeWithLabels(key []string, val float32, labels []metrics.Label)
+	AddSampleWithLabels(key []string, val float32, labels []metrics.Label)
+	MeasureSinceWithLabels(key []string, start time.Time, labels []metrics.Label)
+}
+
+type globalMetrics struct{}
+
+func (globalMetrics) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
+	metrics.IncrCounterWithLabels(key, val, labels)
+}
+
+func (globalMetrics) SetGaugeWithLabels(key []string, val float32, labels []metrics.Label) {
+	metrics.SetGaugeWithLabels(key, val, labels)
+}
+
+func (globalMetrics) AddSampleWithLabels(key []string, val float32, labels []metrics.Label) {
+	metrics.AddSampleWithLabels(key, val, labels)
+}
+
+func (globalMetrics) MeasureSinceWithLabels(key []string, start time.Time, labels []metrics.Label) {
+	metrics.MeasureSinceWithLabels(key, start, labels)
+}
+
+// Metric keys, as hashicorp/memberlist emits them. These tables are never
+// modified.
+var (
+	keyUDPSent          = []string{"memberlist", "udp", "sent"}
+	keyTCPSent          = []string{"memberlist", "tcp", "sent"}
+	keyTCPAccept        = []string{"memberlist", "tcp", "accept"}
+	keyTCPConnect       = []string{"memberlist", "tcp", "connect"}
+	keyMsgAlive         = []string{"memberlist", "msg", "alive"}
+	keyMsgSuspect       = []string{"memberlist", "msg", "suspect"}
+	keyMsgDead          = []string{"memberlist", "msg", "dead"}
+	keyDegradedProbe    = []string{"memberlist", "degraded", "probe"}
+	keyDegradedTimeout  = []string{"memberlist", "degraded", "timeout"}
+	keyHealthScore      = []string{"memberlist", "health", "score"}
+	keyNodeInstances    = []string{"memberlist", "node", "instances"}
+	keySizeLocal        = []string{"memberlist", "size", "local"}
+	keySizeRemote       = []string{"memberlist", "size", "remote"}
+	keyQueueBroadcasts  = []string{"memberlist", "queue", "broadcasts"}
+	keyProbeNode        = []string{"memberlist", "probeNode"}
+	keyGossip           = []string{"memberlist", "gossip"}
+	keyPushPullNode     = []string{"memberlist", "pushPullNode"}
+	keyLabelMismatch    = []string{"memberlist", "label", "mismatch"}
+	keyCRCInvalid       = []string{"memberlist", "udp", "crc_invalid"}
+	keyHandoffQueueFull = []string{"memberlist", "handoff", "dropped"}
+)
+
+// labelSet holds the configured metric labels and, precomputed, those labels
+// plus each node_state label, so no call appends into the caller's slice.
+type labelSet struct {
+	base      []metrics.Label
+	nodeState [4][]metrics.Label
+}
+
+func newLabelSet(base []metrics.Label) labelSet {
+	ls := labelSet{base: append([]metrics.Label(nil), base...)}
+	for s := StateAlive; s <= StateLeft; s++ {
+		l := make([]metrics.Label, 0, len(base)+1)
+		l = append(l, base...)
+		ls.nodeState[s] = append(l, metrics.Label{Name: "node_state", Value: s.metricsString()})
+	}
+	return ls
+}

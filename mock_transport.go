@@ -1,0 +1,582 @@
+package memberlist
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// mockInboxSize is the number of packets a MockTransport queues for its
+	// reader before it drops new ones.
+	mockInboxSize = 4096
+
+	// mockBacklogSize is the number of inbound streams a MockTransport
+	// queues for its reader before it refuses new ones.
+	mockBacklogSize = 128
+
+	// mockHost is the IP of every MockTransport address.
+	mockHost = "127.0.0.1"
+)
+
+// errMockTransportShutdown is returned by MockTransport methods called
+// after Shutdown.
+var errMockTransportShutdown = errors.New("mock transport is shut down")
+
+// MockLinkFaults describes how a MockNetwork treats the packets sent over
+// one link. The zero value is a perfect link: no loss, no delay, no
+// duplicates. Streams are not affected by link faults; only a cut link
+// (MockNetwork.Block, MockNetwork.Partition) refuses them.
+type MockLinkFaults struct {
+	// Loss is the probability, from 0 to 1, that a packet is dropped.
+	Loss float64
+
+	// Duplicate is the probability, from 0 to 1, that a packet that is not
+	// lost is delivered twice. Each copy gets its own delay.
+	Duplicate float64
+
+	// Delay is added to every packet's delivery. Zero or negative means
+	// immediate delivery, before the sender's write returns.
+	Delay time.Duration
+
+	// Jitter adds a uniformly random extra delay in [0, Jitter) to every
+	// packet, so packets on a jittery link may be reordered. Zero or
+	// negative means none.
+	Jitter time.Duration
+}
+
+// mockLink is a directed link between two transport names.
+type mockLink struct {
+	from, to string
+}
+
+// MockNetwork is an in-memory network connecting MockTransports, for tests
+// that need no sockets. Packets are delivered through per-transport
+// queues and streams are net.Pipe connections, so a network runs on
+// virtual time inside a testing/synctest bubble.
+//
+// A MockNetwork can inject faults, link by link: packet loss, delay,
+// jitter (and so reordering), duplication, one-way blocks and partitions.
+// Random decisions come from one generator owned by the network, so a run
+// with the same seed and the same sequence of sends makes the same
+// decisions. Links are named by the names given to NewTransport.
+//
+// Delayed packets are delivered by time.AfterFunc, so inside a synctest
+// bubble they arrive on virtual time. Create the transports in the bubble
+// that uses them: their channels belong to the bubble that made them.
+//
+// The zero value is a perfect, empty network seeded with 0. A MockNetwork
+// is safe for concurrent use, including NewTransport while other
+// transports are sending.
+type MockNetwork struct {
+	mu       sync.Mutex
+	rng      *rand.Rand // nil until first needed
+	byAddr   map[string]*MockTransport
+	byName   map[string]*MockTransport
+	lastPort int
+
+	defaults MockLinkFaults
+	links    map[mockLink]MockLinkFaults
+	blocked  map[mockLink]bool
+	groups   map[string]int // partition group by name; nil when not partitioned
+	capture  func(from, to string, b []byte)
+}
+
+// NewTransport returns a new transport attached to the network, with the
+// next address in the sequence 127.0.0.1:1, 127.0.0.1:2, ... It is
+// reachable by that address and, when name is not empty, by name; a later
+// transport with the same name takes the name over.
+func (n *MockNetwork) NewTransport(name string) *MockTransport {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.byAddr == nil {
+		n.byAddr = make(map[string]*MockTransport)
+		n.byName = make(map[string]*MockTransport)
+	}
+	n.lastPort++
+	addr := net.JoinHostPort(mockHost, strconv.Itoa(n.lastPort))
+	t := &MockTransport{
+		network:    n,
+		name:       name,
+		port:       n.lastPort,
+		addr:       &MockAddress{addr: addr, name: name},
+		packetCh:   make(chan *Packet, mockInboxSize),
+		streamCh:   make(chan net.Conn, mockBacklogSize),
+		shutdownCh: make(chan struct{}),
+		pending:    make(map[*mockDelivery]struct{}),
+	}
+	n.byAddr[addr] = t
+	if name != "" {
+		n.byName[name] = t
+	}
+	return t
+}
+
+// SetSeed reseeds the network's random generator, which decides packet
+// loss, duplication and jitter.
+func (n *MockNetwork) SetSeed(seed uint64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.rng = rand.New(rand.NewPCG(seed, 0))
+}
+
+// SetLink sets the faults of the link from the transport named from to the
+// one named to, overriding SetAllLinks for that link.
+func (n *MockNetwork) SetLink(from, to string, f MockLinkFaults) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.links == nil {
+		n.links = make(map[mockLink]MockLinkFaults)
+	}
+	n.links[mockLink{from, to}] = f
+}
+
+// SetAllLinks sets the faults of every link and removes the settings made
+// by SetLink. SetAllLinks(MockLinkFaults{}) restores perfect links.
+func (n *MockNetwork) SetAllLinks(f MockLinkFaults) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.defaults = f
+	clear(n.links)
+}
+
+// Block drops every packet from the transport named from to the one named
+// to, and refuses streams between them in both directions (a TCP
+// connection needs both). The reverse direction still carries packets.
+func (n *MockNetwork) Block(from, to string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.blocked == nil {
+		n.blocked = make(map[mockLink]bool)
+	}
+	n.blocked[mockLink{from, to}] = true
+}
+
+// Unblock undoes Block(from, to).
+func (n *MockNetwork) Unblock(from, to string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.blocked, mockLink{from, to})
+}
+
+// Partition splits the network into groups of transport names: packets
+// and new streams pass only between transports in the same group. Names
+// that no group lists form one more group together. A name listed in two
+// groups belongs to the last. Partition replaces any earlier partition;
+// connections already open are not affected.
+func (n *MockNetwork) Partition(groups ...[]string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.groups = make(map[string]int)
+	for i, g := range groups {
+		for _, name := range g {
+			n.groups[name] = i
+		}
+	}
+}
+
+// Heal removes the partition and every Block. Link faults set by SetLink
+// and SetAllLinks stay.
+func (n *MockNetwork) Heal() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.groups = nil
+	clear(n.blocked)
+}
+
+// SetCapture installs fn to be called for every packet sent to a known
+// destination, with the sender's and receiver's names and the packet's
+// bytes, before faults decide its fate. fn runs on the sending goroutine
+// with no lock held; it must not modify b and must copy it to keep it.
+// Nil removes the hook.
+func (n *MockNetwork) SetCapture(fn func(from, to string, b []byte)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.capture = fn
+}
+
+// mockPlan is the fate of one packet: how many copies to deliver and the
+// delay of each.
+type mockPlan struct {
+	copies int
+	delays [2]time.Duration
+}
+
+// routePacket finds the destination of a packet from the transport named
+// from and decides its fate.
+func (n *MockNetwork) routePacket(from string, a Address) (*MockTransport, mockPlan, func(string, string, []byte), error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	dest, err := n.lookupLocked(a)
+	if err != nil {
+		return nil, mockPlan{}, nil, err
+	}
+	return dest, n.planLocked(from, dest.name), n.capture, nil
+}
+
+// routeStream finds the destination of a stream from the transport named
+// from, failing when the link is cut in either direction.
+func (n *MockNetwork) routeStream(from string, a Address) (*MockTransport, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	dest, err := n.lookupLocked(a)
+	if err != nil {
+		return nil, err
+	}
+	if n.cutLocked(from, dest.name) || n.cutLocked(dest.name, from) {
+		return nil, fmt.Errorf("mock: connection from %q to %q refused: link is cut", from, dest.name)
+	}
+	return dest, nil
+}
+
+// lookupLocked finds a by name when it has one, by address otherwise.
+func (n *MockNetwork) lookupLocked(a Address) (*MockTransport, error) {
+	var dest *MockTransport
+	if a.Name != "" {
+		dest = n.byName[a.Name]
+	} else {
+		dest = n.byAddr[a.Addr]
+	}
+	if dest == nil {
+		return nil, fmt.Errorf("no route to %v", a)
+	}
+	return dest, nil
+}
+
+// cutLocked reports whether a block or the partition stops packets from
+// the transport named from to the one named to.
+func (n *MockNetwork) cutLocked(from, to string) bool {
+	if n.blocked[mockLink{from, to}] {
+		return true
+	}
+	if n.groups == nil {
+		return false
+	}
+	return n.groupLocked(from) != n.groupLocked(to)
+}
+
+// groupLocked returns the partition group of name; -1 for unlisted names.
+func (n *MockNetwork) groupLocked(name string) int {
+	if g, ok := n.groups[name]; ok {
+		return g
+	}
+	return -1
+}
+
+// planLocked decides the fate of a packet on the link from → to. It draws
+// from the generator only for the faults that are set, so a perfect
+// network consumes no randomness.
+func (n *MockNetwork) planLocked(from, to string) mockPlan {
+	if n.cutLocked(from, to) {
+		return mockPlan{}
+	}
+	f, ok := n.links[mockLink{from, to}]
+	if !ok {
+		f = n.defaults
+	}
+	if f.Loss > 0 && n.randLocked().Float64() < f.Loss {
+		return mockPlan{}
+	}
+	p := mockPlan{copies: 1}
+	if f.Duplicate > 0 && n.randLocked().Float64() < f.Duplicate {
+		p.copies = 2
+	}
+	for i := range p.copies {
+		p.delays[i] = f.Delay
+		if f.Jitter > 0 {
+			p.delays[i] += time.Duration(n.randLocked().Int64N(int64(f.Jitter)))
+		}
+	}
+	return p
+}
+
+// randLocked returns the network's generator, seeding it with 0 on first
+// use.
+func (n *MockNetwork) randLocked() *rand.Rand {
+	if n.rng == nil {
+		n.rng = rand.New(rand.NewPCG(0, 0))
+	}
+	return n.rng
+}
+
+// MockAddress is the net.Addr of a MockTransport, reported as the From of
+// the packets it sends. The zero value is an empty address.
+type MockAddress struct {
+	addr string
+	name string
+}
+
+// Network returns "mock".
+func (a *MockAddress) Network() string {
+	return "mock"
+}
+
+// String returns the transport's "127.0.0.1:<n>" address.
+func (a *MockAddress) String() string {
+	return a.addr
+}
+
+// MockTransport is a NodeAwareTransport on a MockNetwork. Inbound packets
+// wait in a queue of 4096; when it is full further packets are dropped and
+// counted (DroppedPackets), as a UDP socket would, so senders never block.
+// Inbound streams wait in a backlog of 128; a dial to a full backlog fails.
+// Writes to a transport that has shut down are dropped silently; dials to
+// it fail.
+//
+// A MockTransport is created by MockNetwork.NewTransport; the zero value
+// is not usable. It is safe for concurrent use.
+type MockTransport struct {
+	network *MockNetwork
+	name    string
+	port    int
+	addr    *MockAddress
+
+	packetCh   chan *Packet
+	streamCh   chan net.Conn
+	shutdownCh chan struct{}
+	dropped    atomic.Uint64
+
+	mu      sync.Mutex
+	closed  bool                       // guarded by mu
+	pending map[*mockDelivery]struct{} // delayed packets; guarded by mu
+	wg      sync.WaitGroup             // delayed deliveries
+}
+
+// mockDelivery is a delayed packet waiting for its timer.
+type mockDelivery struct {
+	timer *time.Timer
+}
+
+var (
+	_ NodeAwareTransport      = (*MockTransport)(nil)
+	_ IngestionAwareTransport = (*MockTransport)(nil)
+)
+
+// FinalAdvertiseAddr ignores its arguments and returns the transport's
+// IP (127.0.0.1) and port.
+func (t *MockTransport) FinalAdvertiseAddr(string, int) (net.IP, int, error) {
+	if t.port > 65535 {
+		return nil, 0, fmt.Errorf("mock: port %d out of range", t.port)
+	}
+	return net.ParseIP(mockHost), t.port, nil
+}
+
+// WriteTo sends b to the transport with address addr.
+func (t *MockTransport) WriteTo(b []byte, addr string) (time.Time, error) {
+	return t.WriteToAddress(b, Address{Addr: addr})
+}
+
+// WriteToAddress sends b to the transport named a.Name, or when a.Name is
+// empty to the one with address a.Addr. It fails when there is no such
+// transport or this one has shut down, and otherwise returns the send
+// time, whatever the network then does with the packet.
+func (t *MockTransport) WriteToAddress(b []byte, a Address) (time.Time, error) {
+	if t.isShutdown() {
+		return time.Time{}, errMockTransportShutdown
+	}
+	dest, plan, capture, err := t.network.routePacket(t.name, a)
+	if err != nil {
+		return time.Time{}, err
+	}
+	now := time.Now()
+	if plan.copies == 0 && capture == nil {
+		return now, nil
+	}
+	buf := bytes.Clone(b)
+	if capture != nil {
+		capture(t.name, dest.name, buf)
+	}
+	for i := range plan.copies {
+		if i > 0 {
+			buf = bytes.Clone(buf)
+		}
+		dest.deliver(buf, t.addr, plan.delays[i])
+	}
+	return now, nil
+}
+
+// deliver queues buf from the given sender now, or after delay on a
+// timer that Shutdown stops. The packet is timestamped on arrival.
+func (t *MockTransport) deliver(buf []byte, from net.Addr, delay time.Duration) {
+	if delay <= 0 {
+		t.enqueue(&Packet{Buf: buf, From: from, Timestamp: time.Now()})
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	d := &mockDelivery{}
+	t.wg.Add(1)
+	d.timer = time.AfterFunc(delay, func() { t.arrive(d, buf, from) })
+	t.pending[d] = struct{}{}
+}
+
+// arrive runs when the timer of a delayed packet fires.
+func (t *MockTransport) arrive(d *mockDelivery, buf []byte, from net.Addr) {
+	defer t.wg.Done()
+	t.mu.Lock()
+	delete(t.pending, d)
+	closed := t.closed
+	t.mu.Unlock()
+	if !closed {
+		t.enqueue(&Packet{Buf: buf, From: from, Timestamp: time.Now()})
+	}
+}
+
+// enqueue puts p in the inbox, or drops it when the transport has shut
+// down (silently) or the inbox is full (counted). It reports whether p
+// was queued.
+func (t *MockTransport) enqueue(p *Packet) bool {
+	if t.isShutdown() {
+		return false
+	}
+	select {
+	case t.packetCh <- p:
+		return true
+	default:
+		t.dropped.Add(1)
+		return false
+	}
+}
+
+// DroppedPackets returns how many inbound packets were dropped because
+// the inbox was full.
+func (t *MockTransport) DroppedPackets() uint64 {
+	return t.dropped.Load()
+}
+
+// PacketCh returns the inbox. It is never closed.
+func (t *MockTransport) PacketCh() <-chan *Packet {
+	return t.packetCh
+}
+
+// IngestPacket reads all of conn and queues it as a packet from addr
+// received at now, closing conn first when shouldClose is set. Unlike
+// WriteTo it reports a full inbox or a shut-down transport as an error.
+func (t *MockTransport) IngestPacket(conn net.Conn, addr net.Addr, now time.Time, shouldClose bool) error {
+	if shouldClose {
+		defer conn.Close()
+	}
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, conn); err != nil {
+		return fmt.Errorf("failed to read packet: %w", err)
+	}
+	if buf.Len() < 1 {
+		return fmt.Errorf("packet too short (%d bytes) %s", buf.Len(), LogAddress(addr))
+	}
+	if t.isShutdown() {
+		return errMockTransportShutdown
+	}
+	if !t.enqueue(&Packet{Buf: buf.Bytes(), From: addr, Timestamp: now}) {
+		return fmt.Errorf("mock: packet inbox of %s is full", t.addr)
+	}
+	return nil
+}
+
+// DialTimeout opens a stream to the transport with address addr.
+func (t *MockTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	return t.DialAddressTimeout(Address{Addr: addr}, timeout)
+}
+
+// DialAddressTimeout opens a stream to the transport named a.Name, or
+// when a.Name is empty to the one with address a.Addr: it queues one end
+// of a net.Pipe on the peer's StreamCh and returns the other. It never
+// waits, so any timeout is honoured. It fails when there is no such
+// transport, either transport has shut down, the link is cut or the
+// peer's backlog is full.
+func (t *MockTransport) DialAddressTimeout(a Address, timeout time.Duration) (net.Conn, error) {
+	if t.isShutdown() {
+		return nil, errMockTransportShutdown
+	}
+	dest, err := t.network.routeStream(t.name, a)
+	if err != nil {
+		return nil, err
+	}
+	local, remote := net.Pipe()
+	if err := dest.offerStream(remote); err != nil {
+		local.Close()
+		remote.Close()
+		return nil, err
+	}
+	return local, nil
+}
+
+// offerStream queues conn on the stream backlog.
+func (t *MockTransport) offerStream(conn net.Conn) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return fmt.Errorf("mock: connection to %s refused: transport is shut down", t.addr)
+	}
+	select {
+	case t.streamCh <- conn:
+		return nil
+	default:
+		return fmt.Errorf("mock: connection to %s refused: backlog is full", t.addr)
+	}
+}
+
+// StreamCh returns the stream backlog. It is never closed.
+func (t *MockTransport) StreamCh() <-chan net.Conn {
+	return t.streamCh
+}
+
+// IngestStream queues conn on StreamCh. It fails when the transport has
+// shut down or its backlog is full.
+func (t *MockTransport) IngestStream(conn net.Conn) error {
+	return t.offerStream(conn)
+}
+
+// Shutdown stops the transport: later writes and dials from it fail,
+// packets sent to it are dropped, dials to it fail, pending delayed
+// packets are cancelled and queued streams nobody accepted are closed.
+// PacketCh and StreamCh stay open. It returns once no delivery to the
+// transport is running. Later calls do nothing and return nil.
+func (t *MockTransport) Shutdown() error {
+	t.mu.Lock()
+	if !t.closed {
+		t.closed = true
+		close(t.shutdownCh)
+		for d := range t.pending {
+			if d.timer.Stop() {
+				t.wg.Done()
+			}
+		}
+		clear(t.pending)
+		t.closeBacklogLocked()
+	}
+	t.mu.Unlock()
+	t.wg.Wait()
+	return nil
+}
+
+// closeBacklogLocked closes every stream still waiting in the backlog.
+func (t *MockTransport) closeBacklogLocked() {
+	for {
+		select {
+		case conn := <-t.streamCh:
+			conn.Close()
+		default:
+			return
+		}
+	}
+}
+
+// isShutdown reports whether Shutdown has been called.
+func (t *MockTransport) isShutdown() bool {
+	select {
+	case <-t.shutdownCh:
+		return true
+	default:
+		return false
+	}
+}

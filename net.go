@@ -1,0 +1,343 @@
+package memberlist
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// maxNestingDepth bounds compound and compress wrappers inside one packet.
+// Senders nest at most a compound inside a compress wrapper.
+const maxNestingDepth = 4
+
+// encryptionVersion returns the encryption version used when sending: 0
+// for protocol version 1, 1 otherwise.
+func (m *Memberlist) encryptionVersion() encryptionVersion {
+	if m.config.ProtocolVersion < 2 {
+		return 0
+	}
+	return 1
+}
+
+// packetListen reads packets from the transport until shutdown.
+func (m *Memberlist) packetListen() {
+	ch := m.transport.PacketCh()
+	for {
+		select {
+		case p := <-ch:
+			m.ingestPacket(p.Buf, p.From, p.Timestamp)
+		case <-m.shutdownCh:
+			return
+		}
+	}
+}
+
+// ingestPacket unwraps a received packet (label, encryption, CRC) and
+// handles the message inside.
+func (m *Memberlist) ingestPacket(buf []byte, from net.Addr, ts time.Time) {
+	buf, label, err := RemoveLabelHeaderFromPacket(buf)
+	if err != nil {
+		m.logger.Error("Failed to remove label header from packet: "+err.Error(), "addr", LogAddress(from))
+		return
+	}
+	if !m.inboundLabelOK(label, from, "packet") {
+		return
+	}
+	if m.config.EncryptionEnabled() {
+		plain, err := m.config.Keyring.decryptPayload(buf, []byte(m.config.Label))
+		switch {
+		case err == nil:
+			buf = plain
+		case m.config.GossipVerifyIncoming:
+			m.logger.Error("Decrypt packet failed: "+err.Error(), "addr", LogAddress(from))
+			return
+		}
+	}
+	payload, _, err := crcUnframePacket(buf)
+	if err != nil {
+		m.metrics.IncrCounterWithLabels(keyCRCInvalid, 1, m.labels.base)
+		m.logger.Warn("Got invalid checksum for UDP packet: "+err.Error(), "addr", LogAddress(from))
+		return
+	}
+	buf = payload
+	m.handleCommand(buf, from, ts, 0)
+}
+
+// inboundLabelOK reports whether the label of inbound traffic is ours.
+func (m *Memberlist) inboundLabelOK(label string, from net.Addr, kind string) bool {
+	if m.config.SkipInboundLabelCheck {
+		if label != "" {
+			m.logger.Error("unexpected double "+kind+" label header", "addr", LogAddress(from))
+			return false
+		}
+		return true
+	}
+	if label != m.config.Label {
+		m.metrics.IncrCounterWithLabels(keyLabelMismatch, 1, m.labels.base)
+		m.logger.Error(fmt.Sprintf("discarding %s with unacceptable label %q (want %q)", kind, label, m.config.Label), "addr", LogAddress(from))
+		return false
+	}
+	return true
+}
+
+// handleCommand dispatches one message by its type byte.
+func (m *Memberlist) handleCommand(buf []byte, from net.Addr, ts time.Time, depth int) {
+	if len(buf) < 1 {
+		m.logger.Error("missing message type byte", "addr", LogAddress(from))
+		return
+	}
+	t, body := messageType(buf[0]), buf[1:]
+	switch t {
+	case compoundMsg:
+		m.handleCompound(body, from, ts, depth)
+	case compressMsg:
+		m.handleCompressed(body, from, ts, depth)
+	case pingMsg:
+		m.handlePing(body, from)
+	case indirectPingMsg:
+		m.handleIndirectPing(body, from)
+	case ackRespMsg:
+		m.handleAck(body, from, ts)
+	case nackRespMsg:
+		m.handleNack(body, from)
+	case suspectMsg, aliveMsg, deadMsg, userMsg:
+		m.handoffMessage(t, body, from)
+	default:
+		m.logger.Error("msg type ("+strconv.Itoa(int(t))+") not supported", "addr", LogAddress(from))
+	}
+}
+
+func (m *Memberlist) handleCompound(body []byte, from net.Addr, ts time.Time, depth int) {
+	if depth >= maxNestingDepth {
+		m.logger.Error("compound message nested too deeply", "addr", LogAddress(from))
+		return
+	}
+	trunc, parts, err := decodeCompoundMessage(body)
+	if err != nil {
+		m.logger.Error("Failed to decode compound request: "+err.Error(), "addr", LogAddress(from))
+		return
+	}
+	if trunc > 0 {
+		m.logger.Warn("Compound request had "+strconv.Itoa(trunc)+" truncated messages", "addr", LogAddress(from))
+	}
+	for _, part := range parts {
+		m.handleCommand(part, from, ts, depth+1)
+	}
+}
+
+func (m *Memberlist) handleCompressed(body []byte, from net.Addr, ts time.Time, depth int) {
+	if depth >= maxNestingDepth {
+		m.logger.Error("compressed message nested too deeply", "addr", LogAddress(from))
+		return
+	}
+	payload, err := decompressMessage(body)
+	if err != nil {
+		m.logger.Error("Failed to decompress payload: "+err.Error(), "addr", LogAddress(from))
+		return
+	}
+	m.handleCommand(payload, from, ts, depth+1)
+}
+
+// decompressMessage decodes a compress wrapper body and returns the
+// decompressed message.
+func decompressMessage(body []byte) ([]byte, error) {
+	var c compress
+	if err := decodeMessage(body, &c); err != nil {
+		return nil, err
+	}
+	if c.Algo != lzwAlgo {
+		return nil, fmt.Errorf("cannot decompress unknown algorithm %d", c.Algo)
+	}
+	return lzwDecompress(c.Buf, maxDecompressedBytes)
+}
+
+// compressMessage wraps msg in a compress wrapper.
+func compressMessage(msg []byte) ([]byte, error) {
+	buf, err := lzwCompress(msg)
+	if err != nil {
+		return nil, err
+	}
+	return encodeMessage(compressMsg, &compress{Algo: lzwAlgo, Buf: buf}), nil
+}
+
+// replyAddress is where to answer a ping: the source it names, or the
+// packet's sender.
+func replyAddress(addr []byte, port uint16, node string, from net.Addr) Address {
+	if len(addr) > 0 && port > 0 {
+		return Address{Addr: joinHostPort(net.IP(addr).String(), port), Name: node}
+	}
+	return Address{Addr: from.String(), Name: node}
+}
+
+func (m *Memberlist) handlePing(body []byte, from net.Addr) {
+	var p ping
+	if err := decodeMessage(body, &p); err != nil {
+		m.logger.Error("Failed to decode ping request: "+err.Error(), "addr", LogAddress(from))
+		return
+	}
+	if p.Node != "" && p.Node != m.config.Name {
+		m.logger.Warn("Got ping for unexpected node '"+p.Node+"'", "addr", LogAddress(from))
+		return
+	}
+	ack := ackResp{SeqNo: p.SeqNo}
+	if m.config.Ping != nil {
+		ack.Payload = m.config.Ping.AckPayload()
+	}
+	to := replyAddress(p.SourceAddr, p.SourcePort, p.SourceNode, from)
+	if err := m.encodeAndSendMsg(to, ackRespMsg, &ack); err != nil {
+		m.logger.Error("Failed to send ack: "+err.Error(), "addr", LogAddress(from))
+	}
+}
+
+// handleIndirectPing probes a target for a peer and relays the ack, or a
+// nack when the target does not answer in time (Lifeguard §IV-A).
+func (m *Memberlist) handleIndirectPing(body []byte, from net.Addr) {
+	var ind indirectPingReq
+	if err := decodeMessage(body, &ind); err != nil {
+		m.logger.Error("Failed to decode indirect ping request: "+err.Error(), "addr", LogAddress(from))
+		return
+	}
+	if m.config.ProtocolVersion < 2 || ind.Port == 0 {
+		ind.Port = uint16(m.config.BindPort)
+	}
+	requester := replyAddress(ind.SourceAddr, ind.SourcePort, ind.SourceNode, from)
+	p := ping{
+		SeqNo:      m.nextSeqNo(),
+		Node:       ind.Node,
+		SourceAddr: m.advertiseAddr,
+		SourcePort: m.advertisePort,
+		SourceNode: m.config.Name,
+	}
+	answered := make(chan struct{})
+	var once sync.Once
+	ackFn := func([]byte, time.Time) {
+		once.Do(func() { close(answered) })
+		ack := ackResp{SeqNo: ind.SeqNo}
+		if err := m.encodeAndSendMsg(requester, ackRespMsg, &ack); err != nil {
+			m.logger.Error("Failed to forward ack: "+err.Error(), "addr", LogAddress(from))
+		}
+	}
+	m.addAckHandler(p.SeqNo, ackFn, nil, m.config.ProbeTimeout, nil)
+	target := Address{Addr: joinHostPort(net.IP(ind.Target).String(), ind.Port), Name: ind.Node}
+	if err := m.encodeAndSendMsg(target, pingMsg, &p); err != nil {
+		m.logger.Error("Failed to send indirect ping: "+err.Error(), "addr", LogAddress(from))
+	}
+	if ind.Nack {
+		m.goroutines.Go(func() { m.nackAfterTimeout(answered, requester, ind.SeqNo) })
+	}
+}
+
+// nackAfterTimeout sends a nack to requester unless answered closes first.
+func (m *Memberlist) nackAfterTimeout(answered chan struct{}, requester Address, seq uint32) {
+	t := time.NewTimer(m.config.ProbeTimeout)
+	defer t.Stop()
+	select {
+	case <-answered:
+	case <-m.shutdownCh:
+	case <-t.C:
+		nack := nackResp{SeqNo: seq}
+		if err := m.encodeAndSendMsg(requester, nackRespMsg, &nack); err != nil {
+			m.logger.Error("Failed to send nack: "+err.Error(), "addr", requester.Addr)
+		}
+	}
+}
+
+func (m *Memberlist) handleAck(body []byte, from net.Addr, ts time.Time) {
+	var ack ackResp
+	if err := decodeMessage(body, &ack); err != nil {
+		m.logger.Error("Failed to decode ack response: "+err.Error(), "addr", LogAddress(from))
+		return
+	}
+	ack.Payload = cloneBytes(ack.Payload)
+	m.invokeAckHandler(&ack, ts)
+}
+
+func (m *Memberlist) handleNack(body []byte, from net.Addr) {
+	var nack nackResp
+	if err := decodeMessage(body, &nack); err != nil {
+		m.logger.Error("Failed to decode nack response: "+err.Error(), "addr", LogAddress(from))
+		return
+	}
+	m.invokeNackHandler(&nack)
+}
+
+// encodeAndSendMsg encodes msg and sends it with piggybacked broadcasts.
+func (m *Memberlist) encodeAndSendMsg(a Address, t messageType, msg wireMessage) error {
+	return m.sendMsg(a, encodeMessage(t, msg))
+}
+
+// sendMsg sends msg to a, filling the rest of the packet with queued
+// broadcasts (SWIM §4.1 piggybacking).
+func (m *Memberlist) sendMsg(a Address, msg []byte) error {
+	avail := m.packetBudget(m.config.GossipVerifyOutgoing) - len(msg)
+	extra := m.getBroadcasts(compoundOverhead, avail)
+	if len(extra) == 0 {
+		return m.rawSendMsgPacket(a, nil, msg)
+	}
+	msgs := make([][]byte, 0, len(extra)+1)
+	msgs = append(msgs, msg)
+	msgs = append(msgs, extra...)
+	var errs []error
+	for _, compound := range makeCompoundMessages(msgs) {
+		errs = append(errs, m.rawSendMsgPacket(a, nil, compound))
+	}
+	return errors.Join(errs...)
+}
+
+// errNodeNameRequired is returned by sends without a node name when
+// Config.RequireNodeNames is set.
+var errNodeNameRequired = errors.New("memberlist: node names are required by configuration but one was not provided")
+
+// rawSendMsgPacket compresses, checksums and encrypts msg as configured and
+// sends it to a. node, when known, decides the checksum; otherwise the node
+// is looked up by a's name and then by a's host.
+func (m *Memberlist) rawSendMsgPacket(a Address, node *Node, msg []byte) error {
+	if m.config.RequireNodeNames && a.Name == "" {
+		return errNodeNameRequired
+	}
+	if m.config.EnableCompression {
+		if c, err := compressMessage(msg); err != nil {
+			m.logger.Warn("Failed to compress payload: " + err.Error())
+		} else if len(c) < len(msg) {
+			msg = c
+		}
+	}
+	if m.peerPMax(a, node) >= 5 {
+		msg = crcFramePacket(msg)
+	}
+	if m.config.EncryptionEnabled() && m.config.GossipVerifyOutgoing {
+		enc, err := m.config.Keyring.encryptPayload(m.encryptionVersion(), msg, []byte(m.config.Label))
+		if err != nil {
+			m.logger.Error("Encryption of message failed: " + err.Error())
+			return err
+		}
+		msg = enc
+	}
+	m.metrics.IncrCounterWithLabels(keyUDPSent, float32(len(msg)), m.labels.base)
+	_, err := m.transport.WriteToAddress(msg, a)
+	return err
+}
+
+// peerPMax returns the highest protocol version of the destination, or 0
+// when it is unknown.
+func (m *Memberlist) peerPMax(a Address, node *Node) uint8 {
+	if node != nil {
+		return node.PMax
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st, ok := m.nodeMap[a.Name]; ok && a.Name != "" {
+		return st.PMax
+	}
+	host, _, err := net.SplitHostPort(a.Addr)
+	if err != nil {
+		return 0
+	}
+	if st, ok := m.nodeMap[host]; ok {
+		return st.PMax
+	}
+	return 0
+}

@@ -1,0 +1,233 @@
+package memberlist
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"time"
+)
+
+// schedule starts the probe, push/pull and gossip loops. It is idempotent.
+func (m *Memberlist) schedule() {
+	m.scheduleOnce.Do(func() {
+		if m.config.ProbeInterval > 0 {
+			m.goroutines.Go(func() { m.tickLoop(m.config.ProbeInterval, m.probe) })
+		}
+		if m.config.PushPullInterval > 0 {
+			m.goroutines.Go(m.pushPullLoop)
+		}
+		if m.config.GossipInterval > 0 && m.config.GossipNodes > 0 {
+			m.goroutines.Go(func() { m.tickLoop(m.config.GossipInterval, m.gossip) })
+		}
+	})
+}
+
+// sleep waits for d or shutdown and reports whether d elapsed.
+func (m *Memberlist) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-m.shutdownCh:
+		return false
+	}
+}
+
+// tickLoop calls f every interval after a random stagger, until shutdown.
+func (m *Memberlist) tickLoop(interval time.Duration, f func()) {
+	if !m.sleep(m.stagger(interval)) {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			f()
+		case <-m.shutdownCh:
+			return
+		}
+	}
+}
+
+// pushPullLoop syncs state with a random node every PushPullInterval,
+// scaled up for large clusters.
+func (m *Memberlist) pushPullLoop() {
+	if !m.sleep(m.stagger(m.config.PushPullInterval)) {
+		return
+	}
+	for {
+		m.pushPull()
+		if !m.sleep(pushPullScale(m.config.PushPullInterval, m.estNumNodes())) {
+			return
+		}
+	}
+}
+
+// pushPull runs one periodic push/pull with a random alive node.
+func (m *Memberlist) pushPull() {
+	nodes := m.randomNodes(1, func(st *nodeState) bool {
+		return st.Name == m.config.Name || st.State != StateAlive
+	})
+	if len(nodes) == 0 {
+		return
+	}
+	if err := m.pushPullNode(nodes[0].FullAddress(), false); err != nil {
+		m.logger.Error("Push/Pull with "+nodes[0].Name+" failed: "+err.Error(), "node", nodes[0].Name)
+	}
+}
+
+// probe picks the next node in the shuffled round-robin order (SWIM §4.3)
+// and probes it.
+func (m *Memberlist) probe() {
+	target, ok := m.nextProbeTarget()
+	if ok {
+		m.probeNode(&target)
+	}
+}
+
+// nextProbeTarget advances the probe index past the local node and dead or
+// left nodes, reaping and reshuffling the table at each wrap-around.
+func (m *Memberlist) nextProbeTarget() (nodeState, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for checked := 0; checked < len(m.nodes); {
+		if m.probeIndex >= len(m.nodes) {
+			m.resetNodesLocked()
+			m.probeIndex = 0
+			checked++
+			continue
+		}
+		st := m.nodes[m.probeIndex]
+		m.probeIndex++
+		if st.Name == m.config.Name || st.DeadOrLeft() {
+			checked++
+			continue
+		}
+		cp := *st
+		cp.Node = st.node()
+		return cp, true
+	}
+	return nodeState{}, false
+}
+
+// resetNodesLocked drops dead and left nodes older than GossipToTheDeadTime
+// and shuffles the probe order.
+func (m *Memberlist) resetNodesLocked() {
+	now := time.Now()
+	kept := m.nodes[:0]
+	for _, st := range m.nodes {
+		if st.DeadOrLeft() && now.Sub(st.StateChange) > m.config.GossipToTheDeadTime {
+			delete(m.nodeMap, st.Name)
+			continue
+		}
+		kept = append(kept, st)
+	}
+	clear(m.nodes[len(kept):])
+	m.nodes = kept
+	m.numNodes.Store(int64(len(kept)))
+	m.rngMu.Lock()
+	m.rng.Shuffle(len(kept), func(i, j int) { kept[i], kept[j] = kept[j], kept[i] })
+	m.rngMu.Unlock()
+}
+
+// ackMessage is what a probe waits for: a complete ack, or the marker the
+// ack handler's timer sends when it expires.
+type ackMessage struct {
+	Complete  bool
+	Payload   []byte
+	Timestamp time.Time
+}
+
+// ackHandler is registered per sequence number while a ping is in flight.
+type ackHandler struct {
+	ackFn  func(payload []byte, timestamp time.Time)
+	nackFn func()
+	timer  *time.Timer
+}
+
+// setProbeChannels registers channels for the ack and nacks of seq; after
+// timeout the handler is removed and an incomplete ackMessage is sent.
+func (m *Memberlist) setProbeChannels(seq uint32, ackCh chan ackMessage, nackCh chan struct{}, timeout time.Duration) {
+	ackFn := func(payload []byte, ts time.Time) {
+		select {
+		case ackCh <- ackMessage{Complete: true, Payload: payload, Timestamp: ts}:
+		default:
+		}
+	}
+	var nackFn func()
+	if nackCh != nil {
+		nackFn = func() {
+			select {
+			case nackCh <- struct{}{}:
+			default:
+			}
+		}
+	}
+	m.addAckHandler(seq, ackFn, nackFn, timeout, func() {
+		select {
+		case ackCh <- ackMessage{Timestamp: time.Now()}:
+		default:
+		}
+	})
+}
+
+// addAckHandler registers ackFn and nackFn for seq for timeout, after which
+// the handler is removed and expired (when non-nil) is called.
+func (m *Memberlist) addAckHandler(seq uint32, ackFn func([]byte, time.Time), nackFn func(), timeout time.Duration, expired func()) {
+	h := &ackHandler{ackFn: ackFn, nackFn: nackFn}
+	m.ackMu.Lock()
+	defer m.ackMu.Unlock()
+	m.ackHandlers[seq] = h
+	h.timer = time.AfterFunc(timeout, func() {
+		m.ackMu.Lock()
+		if m.ackHandlers[seq] == h {
+			delete(m.ackHandlers, seq)
+		}
+		m.ackMu.Unlock()
+		if expired != nil {
+			expired()
+		}
+	})
+}
+
+// invokeAckHandler completes the ping with ack's sequence number.
+func (m *Memberlist) invokeAckHandler(ack *ackResp, ts time.Time) {
+	m.ackMu.Lock()
+	h, ok := m.ackHandlers[ack.SeqNo]
+	if ok {
+		delete(m.ackHandlers, ack.SeqNo)
+		h.timer.Stop()
+	}
+	m.ackMu.Unlock()
+	if ok {
+		h.ackFn(ack.Payload, ts)
+	}
+}
+
+// invokeNackHandler counts a nack; the handler stays for a later ack.
+func (m *Memberlist) invokeNackHandler(nack *nackResp) {
+	m.ackMu.Lock()
+	h, ok := m.ackHandlers[nack.SeqNo]
+	m.ackMu.Unlock()
+	if ok && h.nackFn != nil {
+		h.nackFn()
+	}
+}
+
+// failedRemote reports whether err shows that the remote side, not the
+// local node, failed: a TCP dial, read or write error, or a UDP write error.
+func failedRemote(err error) bool {
+	var oe *net.OpError
+	if !errors.As(err, &oe) {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(oe.Net, "tcp"):
+		return oe.Op == "dial" || oe.Op == "read" || oe.Op == "write"
+	case strings.HasPrefix(oe.Net, "udp"):
+		return oe.Op == "write"
+	}
+	return false
+}
