@@ -58,6 +58,7 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 		return
 	}
 	if !m.inboundLabelOK(label, conn.RemoteAddr(), "stream") {
+		m.sendLabelMismatch(lconn, label)
 		return
 	}
 	if m.config.SkipInboundLabelCheck {
@@ -88,6 +89,37 @@ func (m *Memberlist) serveStream(conn net.Conn, t messageType, r streamReader, l
 		m.logger.Error("Received invalid msgType ("+strconv.Itoa(int(t))+")", "addr", LogConn(conn))
 	}
 }
+
+// sendLabelMismatch tells the dialer of a stream with the wrong label why
+// it is refused, so its Join fails with that reason rather than a bare EOF.
+// The reply is plaintext: the peer may not share our label, which is part
+// of the encryption's authenticated data. Peers that do not expect it read
+// it as an error reply or as a failed stream, which they are anyway.
+func (m *Memberlist) sendLabelMismatch(conn net.Conn, got string) {
+	if m.config.SkipInboundLabelCheck {
+		got = "(label header present)"
+	}
+	msg := fmt.Sprintf("%s: stream label %q, this node's label %q", errLabelMismatch, got, m.config.Label)
+	out := encodeMessage(errMsg, &errResp{Error: msg})
+	// Read the request while answering: a dialer blocked writing would not
+	// see the reply, and closing a TCP socket with unread input resets it.
+	drained := make(chan struct{})
+	if !m.goroutines.Go(func() {
+		defer close(drained)
+		io.Copy(io.Discard, io.LimitReader(conn, maxPushStateBytes))
+	}) {
+		return
+	}
+	if _, err := conn.Write(out); err != nil {
+		m.logger.Debug("Failed to send label mismatch: "+err.Error(), "addr", LogConn(conn))
+		conn.Close()
+	}
+	<-drained
+}
+
+// errLabelMismatch is wrapped into Join errors when the seed refused the
+// stream because its label differs.
+var errLabelMismatch = errors.New("label mismatch")
 
 func (m *Memberlist) sendErrResp(conn net.Conn, cause error, label string) {
 	out := encodeMessage(errMsg, &errResp{Error: cause.Error()})
@@ -142,6 +174,8 @@ func (m *Memberlist) readStream(conn net.Conn, label string) (messageType, strea
 	}
 	encrypted := messageType(t) == encryptMsg
 	switch {
+	case messageType(t) == errMsg:
+		return errMsg, r, nil // a plaintext refusal, such as a label mismatch
 	case encrypted && !m.config.EncryptionEnabled():
 		return 0, nil, errors.New("remote state is encrypted and encryption is not configured")
 	case !encrypted && m.config.EncryptionEnabled() && m.config.GossipVerifyIncoming:
