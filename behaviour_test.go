@@ -268,8 +268,10 @@ type plainTransport struct{ t *MockTransport }
 func (p plainTransport) FinalAdvertiseAddr(ip string, port int) (net.IP, int, error) {
 	return p.t.FinalAdvertiseAddr(ip, port)
 }
-func (p plainTransport) WriteTo(b []byte, addr string) (time.Time, error) { return p.t.WriteTo(b, addr) }
-func (p plainTransport) PacketCh() <-chan *Packet                         { return p.t.PacketCh() }
+func (p plainTransport) WriteTo(b []byte, addr string) (time.Time, error) {
+	return p.t.WriteTo(b, addr)
+}
+func (p plainTransport) PacketCh() <-chan *Packet { return p.t.PacketCh() }
 func (p plainTransport) DialTimeout(addr string, d time.Duration) (net.Conn, error) {
 	return p.t.DialTimeout(addr, d)
 }

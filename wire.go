@@ -1,5 +1,7 @@
 package memberlist
 
+import "slices"
+
 // This file defines the wire messages and their MessagePack bodies. The
 // encoder produces the bytes that github.com/hashicorp/go-msgpack/v2 v2.1.5
 // writes with a zero codec.MsgpackHandle (old spec): each struct is a map
@@ -149,11 +151,7 @@ func encodeMessage(t messageType, m wireMessage) []byte {
 
 // appendMessage appends [t] followed by m's body to dst.
 func appendMessage(dst []byte, t messageType, m wireMessage) []byte {
-	if n := 1 + m.msgpackLen(); cap(dst)-len(dst) < n {
-		grown := make([]byte, len(dst), len(dst)+n)
-		copy(grown, dst)
-		dst = grown
-	}
+	dst = slices.Grow(dst, 1+m.msgpackLen())
 	return m.appendMsgpack(append(dst, byte(t)))
 }
 

@@ -93,7 +93,9 @@ func msgpackStrLen(n int) int {
 }
 
 // msgpackAppendStrHeader appends the old-spec raw header for n bytes:
-// fixstr, str16 or str32, never str8.
+// fixstr, str16 or str32, never str8. Lengths of 4 GiB or more cannot be
+// represented; like go-msgpack it keeps the low 32 bits (every caller's data
+// is bounded far below that).
 func msgpackAppendStrHeader(dst []byte, n int) []byte {
 	switch {
 	case n < 32:
@@ -230,7 +232,10 @@ type wireDecoder struct {
 
 // msgpackStream is the stream-mode state of a wireDecoder.
 type msgpackStream struct {
-	r        interface{ io.Reader; io.ByteReader }
+	r interface {
+		io.Reader
+		io.ByteReader
+	}
 	maxField uint64 // 0: no per-field limit
 	started  bool   // a byte of the current object has been read
 	scratch  [64]byte

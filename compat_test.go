@@ -1,0 +1,142 @@
+package memberlist
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// Tests for the deliberate differences listed in COMPATIBILITY.md.
+
+type metaDelegate struct {
+	recordingDelegate
+	size int
+}
+
+func (d *metaDelegate) NodeMeta(int) []byte { return bytes.Repeat([]byte("m"), d.size) }
+
+func TestNodeMetaTooLongIsAnError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 60)
+		d := &metaDelegate{size: MetaMaxSize + 1}
+		conf := c.config("a")
+		conf.Delegate = d
+		if _, err := create(conf, options{}); err == nil || !strings.Contains(err.Error(), "longer than the limit") {
+			t.Fatalf("Create with oversized meta = %v, want an error", err)
+		}
+		d.size = MetaMaxSize
+		a := c.add("b", func(conf *Config) { conf.Delegate = d })
+		d.size = MetaMaxSize + 1
+		if err := a.UpdateNode(time.Second); err == nil {
+			t.Fatal("UpdateNode with oversized meta succeeded")
+		}
+	})
+}
+
+func TestMembersAreCopiesWithTheirState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 61)
+		a, _ := c.add("a"), c.add("b")
+		c.joinAll()
+		waitFor(t, 5*time.Second, "join", func() bool { return a.NumMembers() == 2 })
+		a.mu.Lock()
+		inc := a.nodeMap["b"].Incarnation
+		a.mu.Unlock()
+		c.net.Block("b", "a") // keep b from refuting
+		a.suspectNode(&suspect{Incarnation: inc, Node: "b", From: "x"})
+		var got NodeStateType = -1
+		for _, n := range a.Members() {
+			if n.Name == "b" {
+				got = n.State
+				n.Name = "changed"
+				n.Addr[0] = 99
+			}
+		}
+		if got != StateSuspect {
+			t.Errorf("Members reports b in state %d, want StateSuspect", got)
+		}
+		a.mu.Lock()
+		st := a.nodeMap["b"]
+		a.mu.Unlock()
+		if st.Name != "b" || st.Addr[0] == 99 {
+			t.Error("changing a Members() result changed the node table")
+		}
+	})
+}
+
+func TestAliveWithIncarnationZeroLeavesNoPlaceholder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 62)
+		a := c.add("a")
+		a.aliveNode(&alive{Incarnation: 0, Node: "ghost", Addr: net.IPv4(10, 0, 0, 9).To4(), Port: 1, Vsn: []uint8{1, 5, 2, 0, 0, 0}}, nil, false)
+		if _, ok := stateOf(a, "ghost"); ok {
+			t.Error("an alive with incarnation 0 left an entry behind")
+		}
+		if n := a.estNumNodes(); n != 1 {
+			t.Errorf("estimated nodes %d, want 1", n)
+		}
+	})
+}
+
+func TestRefutationReplacesQueuedMessagesAboutUs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 63)
+		a := c.add("a", func(conf *Config) { conf.GossipInterval = 0 })
+		a.broadcasts.Reset()
+		a.encodeBroadcast("a", aliveMsg, &alive{Incarnation: 1, Node: "a"})
+		a.mu.Lock()
+		inc := a.nodeMap["a"].Incarnation
+		a.mu.Unlock()
+		a.suspectNode(&suspect{Incarnation: inc, Node: "a", From: "x"})
+		if n := a.broadcasts.NumQueued(); n != 1 {
+			t.Errorf("queued broadcasts after a refutation: %d, want 1 (keyed by our name)", n)
+		}
+	})
+}
+
+func TestPacketNestingIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 64)
+		var acks atomic.Int32
+		c.net.SetCapture(func(from, to string, b []byte) {
+			if from == "a" && to == "b" {
+				acks.Add(1)
+			}
+		})
+		a := c.add("a", func(conf *Config) { conf.ProbeInterval = 0; conf.GossipInterval = 0 })
+		b := c.add("b", func(conf *Config) { conf.ProbeInterval = 0; conf.GossipInterval = 0 })
+		p := encodeMessage(pingMsg, &ping{SeqNo: 1, Node: "a", SourceAddr: b.advertiseAddr, SourcePort: b.advertisePort, SourceNode: "b"})
+		nest := func(depth int) []byte {
+			msg := p
+			for range depth {
+				msg = makeCompoundMessage([][]byte{msg})
+			}
+			return msg
+		}
+		a.ingestPacket(nest(maxNestingDepth), mockTransportOf(b).addr, time.Now())
+		synctest.Wait()
+		if acks.Load() != 1 {
+			t.Fatalf("acks after %d levels of nesting: %d, want 1", maxNestingDepth, acks.Load())
+		}
+		a.ingestPacket(nest(maxNestingDepth+1), mockTransportOf(b).addr, time.Now())
+		synctest.Wait()
+		if acks.Load() != 1 {
+			t.Fatalf("a ping nested %d levels deep was answered", maxNestingDepth+1)
+		}
+	})
+}
+
+func TestLeaveAfterShutdownIsAnError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 65)
+		a := c.add("a")
+		a.Shutdown()
+		if err := a.Leave(time.Second); err == nil || err.Error() != "leave after shutdown" {
+			t.Fatalf("Leave after Shutdown = %v", err)
+		}
+	})
+}
