@@ -5,6 +5,7 @@ import (
 	"compress/lzw"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // maxDecompressedBytes is the most bytes any decompression may produce; more
@@ -22,11 +23,58 @@ const (
 	lzwMaxGuess = 1 << 20
 )
 
+// lzwPool reuses LZW coders, whose tables cost tens of kilobytes each, so
+// compressing a packet does not allocate them every time. The zero value is
+// ready to use and it is safe for concurrent use. A nil *lzwPool allocates
+// fresh coders.
+type lzwPool struct {
+	writers sync.Pool // *lzw.Writer
+	readers sync.Pool // *lzw.Reader
+}
+
+func (p *lzwPool) writer(dst io.Writer) *lzw.Writer {
+	if p != nil {
+		if w, ok := p.writers.Get().(*lzw.Writer); ok {
+			w.Reset(dst, lzwOrder, lzwLitWidth)
+			return w
+		}
+	}
+	return lzw.NewWriter(dst, lzwOrder, lzwLitWidth).(*lzw.Writer)
+}
+
+func (p *lzwPool) putWriter(w *lzw.Writer) {
+	if p != nil {
+		p.writers.Put(w)
+	}
+}
+
+func (p *lzwPool) reader(src io.Reader) *lzw.Reader {
+	if p != nil {
+		if r, ok := p.readers.Get().(*lzw.Reader); ok {
+			r.Reset(src, lzwOrder, lzwLitWidth)
+			return r
+		}
+	}
+	return lzw.NewReader(src, lzwOrder, lzwLitWidth).(*lzw.Reader)
+}
+
+func (p *lzwPool) putReader(r *lzw.Reader) {
+	if p != nil {
+		p.readers.Put(r)
+	}
+}
+
 // lzwCompress returns inp compressed with LZW as the wire format uses it.
 func lzwCompress(inp []byte) ([]byte, error) {
+	return (*lzwPool)(nil).compress(inp)
+}
+
+// compress returns inp compressed with LZW as the wire format uses it.
+func (p *lzwPool) compress(inp []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(inp)/2 + 16)
-	w := lzw.NewWriter(&buf, lzwOrder, lzwLitWidth)
+	w := p.writer(&buf)
+	defer p.putWriter(w)
 	if _, err := w.Write(inp); err != nil {
 		w.Close()
 		return nil, err
@@ -46,9 +94,14 @@ func lzwCompress(inp []byte) ([]byte, error) {
 // that overflows the first guess therefore costs a second decoding pass. A
 // negative limit is taken as 0.
 func lzwDecompress(inp []byte, limit int) ([]byte, error) {
+	return (*lzwPool)(nil).decompress(inp, limit)
+}
+
+// decompress is lzwDecompress with pooled coders.
+func (p *lzwPool) decompress(inp []byte, limit int) ([]byte, error) {
 	limit = max(limit, 0)
 	guess := make([]byte, min(limit+1, max(lzwMinGuess, min(4*len(inp), lzwMaxGuess))))
-	n, err := lzwDecode(inp, guess, limit+1)
+	n, err := p.decode(inp, guess, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("failed to decompress message: %w", err)
 	}
@@ -59,18 +112,21 @@ func lzwDecompress(inp []byte, limit int) ([]byte, error) {
 		return guess[:n], nil
 	}
 	out := make([]byte, n)
-	if _, err := lzwDecode(inp, out, n); err != nil {
+	if _, err := p.decode(inp, out, n); err != nil {
 		return nil, fmt.Errorf("failed to decompress message: %w", err)
 	}
 	return out, nil
 }
 
-// lzwDecode decodes inp into dst and, once dst is full, goes on counting the
+// decode decodes inp into dst and, once dst is full, goes on counting the
 // output without keeping it, until the stream ends or total bytes have been
 // produced. It returns the number of bytes produced.
-func lzwDecode(inp, dst []byte, total int) (int, error) {
-	r := lzw.NewReader(bytes.NewReader(inp), lzwOrder, lzwLitWidth)
-	defer r.Close()
+func (p *lzwPool) decode(inp, dst []byte, total int) (int, error) {
+	r := p.reader(bytes.NewReader(inp))
+	defer func() {
+		r.Close()
+		p.putReader(r)
+	}()
 	n := 0
 	for n < len(dst) {
 		m, err := r.Read(dst[n:])

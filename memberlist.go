@@ -73,6 +73,7 @@ type Memberlist struct {
 
 	handoff handoffQueues
 
+	lzw        lzwPool
 	awareness  *awareness
 	broadcasts *TransmitLimitedQueue
 

@@ -133,7 +133,7 @@ func (m *Memberlist) handleCompressed(body []byte, from net.Addr, ts time.Time, 
 		m.logger.Error("compressed message nested too deeply", "addr", LogAddress(from))
 		return
 	}
-	payload, err := decompressMessage(body)
+	payload, err := m.decompressMessage(body)
 	if err != nil {
 		m.logger.Error("Failed to decompress payload: "+err.Error(), "addr", LogAddress(from))
 		return
@@ -143,7 +143,7 @@ func (m *Memberlist) handleCompressed(body []byte, from net.Addr, ts time.Time, 
 
 // decompressMessage decodes a compress wrapper body and returns the
 // decompressed message.
-func decompressMessage(body []byte) ([]byte, error) {
+func (m *Memberlist) decompressMessage(body []byte) ([]byte, error) {
 	var c compress
 	if err := decodeMessage(body, &c); err != nil {
 		return nil, err
@@ -151,12 +151,12 @@ func decompressMessage(body []byte) ([]byte, error) {
 	if c.Algo != lzwAlgo {
 		return nil, fmt.Errorf("cannot decompress unknown algorithm %d", c.Algo)
 	}
-	return lzwDecompress(c.Buf, maxDecompressedBytes)
+	return m.lzw.decompress(c.Buf, maxDecompressedBytes)
 }
 
 // compressMessage wraps msg in a compress wrapper.
-func compressMessage(msg []byte) ([]byte, error) {
-	buf, err := lzwCompress(msg)
+func (m *Memberlist) compressMessage(msg []byte) ([]byte, error) {
+	buf, err := m.lzw.compress(msg)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func (m *Memberlist) rawSendMsgPacket(a Address, node *Node, msg []byte) error {
 		return errNodeNameRequired
 	}
 	if m.config.EnableCompression {
-		if c, err := compressMessage(msg); err != nil {
+		if c, err := m.compressMessage(msg); err != nil {
 			m.logger.Warn("Failed to compress payload: " + err.Error())
 		} else if len(c) < len(msg) {
 			msg = c

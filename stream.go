@@ -199,7 +199,7 @@ func (m *Memberlist) readStream(conn net.Conn, label string) (messageType, strea
 		if c.Algo != lzwAlgo {
 			return 0, nil, fmt.Errorf("cannot decompress unknown algorithm %d", c.Algo)
 		}
-		plain, err := lzwDecompress(c.Buf, maxDecompressedBytes)
+		plain, err := m.lzw.decompress(c.Buf, maxDecompressedBytes)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -250,7 +250,7 @@ func readFull(r io.Reader, n int) ([]byte, error) {
 // rawSendMsgStream compresses and encrypts msg as configured and writes it.
 func (m *Memberlist) rawSendMsgStream(conn net.Conn, msg []byte, label string) error {
 	if m.config.EnableCompression {
-		c, err := compressMessage(msg)
+		c, err := m.compressMessage(msg)
 		if err != nil {
 			m.logger.Error("Failed to compress payload: " + err.Error())
 		} else {
