@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -137,6 +138,34 @@ func TestLeaveAfterShutdownIsAnError(t *testing.T) {
 		a.Shutdown()
 		if err := a.Leave(time.Second); err == nil || err.Error() != "leave after shutdown" {
 			t.Fatalf("Leave after Shutdown = %v", err)
+		}
+	})
+}
+
+func TestRawSendCRC(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 66)
+		var mu sync.Mutex
+		var firstBytes []byte
+		quiet := func(conf *Config) { conf.ProbeInterval = 0; conf.GossipInterval = 0; conf.PushPullInterval = 0 }
+		a := c.add("a", quiet)
+		b := c.add("b", quiet)
+		c.joinAll()
+		synctest.Wait()
+		c.net.SetCapture(func(from, to string, p []byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			firstBytes = append(firstBytes, p[0])
+		})
+		msg := []byte{byte(userMsg), 'x'}
+		bAddr := mockTransportOf(b).addr.String()
+		a.rawSendMsgPacket(Address{Addr: bAddr, Name: "b"}, nil, msg)
+		a.rawSendMsgPacket(Address{Addr: bAddr}, nil, msg)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(firstBytes) != 2 || firstBytes[0] != byte(hasCrcMsg) || firstBytes[1] != byte(userMsg) {
+			t.Fatalf("first bytes %v: want a CRC for the known protocol-5 node only", firstBytes)
 		}
 	})
 }
