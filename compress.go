@@ -71,9 +71,8 @@ func lzwCompress(inp []byte) ([]byte, error) {
 
 // compress returns inp compressed with LZW as the wire format uses it.
 func (p *lzwPool) compress(inp []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(inp)/2 + 16)
-	w := p.writer(&buf)
+	sink := &lzwSink{buf: make([]byte, 0, len(inp)/2+16)}
+	w := p.writer(sink)
 	defer p.putWriter(w)
 	if _, err := w.Write(inp); err != nil {
 		w.Close()
@@ -82,8 +81,25 @@ func (p *lzwPool) compress(inp []byte) ([]byte, error) {
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return sink.buf, nil
 }
+
+// lzwSink collects an LZW writer's output. It has the WriteByte and Flush
+// methods the writer looks for, so the writer does not wrap it in a
+// 4 KiB bufio.Writer of its own.
+type lzwSink struct{ buf []byte }
+
+func (s *lzwSink) Write(p []byte) (int, error) {
+	s.buf = append(s.buf, p...)
+	return len(p), nil
+}
+
+func (s *lzwSink) WriteByte(c byte) error {
+	s.buf = append(s.buf, c)
+	return nil
+}
+
+func (s *lzwSink) Flush() error { return nil }
 
 // lzwDecompress returns the LZW-compressed inp expanded, refusing output of
 // more than limit bytes. The limit is enforced while decompressing, and
