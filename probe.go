@@ -8,16 +8,22 @@ import (
 )
 
 // schedule starts the probe, push/pull and gossip loops. It is idempotent.
+// The random start offsets are drawn here, in a fixed order, so a seeded
+// node staggers the same way every run.
 func (m *Memberlist) schedule() {
 	m.scheduleOnce.Do(func() {
-		if m.config.ProbeInterval > 0 {
-			m.goroutines.Go(func() { m.tickLoop(m.config.ProbeInterval, m.probe) })
+		c := m.config
+		probeStagger := m.stagger(c.ProbeInterval)
+		pushPullStagger := m.stagger(c.PushPullInterval)
+		gossipStagger := m.stagger(c.GossipInterval)
+		if c.ProbeInterval > 0 {
+			m.goroutines.Go(func() { m.tickLoop(probeStagger, c.ProbeInterval, m.probe) })
 		}
-		if m.config.PushPullInterval > 0 {
-			m.goroutines.Go(m.pushPullLoop)
+		if c.PushPullInterval > 0 {
+			m.goroutines.Go(func() { m.pushPullLoop(pushPullStagger) })
 		}
-		if m.config.GossipInterval > 0 && m.config.GossipNodes > 0 {
-			m.goroutines.Go(func() { m.tickLoop(m.config.GossipInterval, m.gossip) })
+		if c.GossipInterval > 0 && c.GossipNodes > 0 {
+			m.goroutines.Go(func() { m.tickLoop(gossipStagger, c.GossipInterval, m.gossip) })
 		}
 	})
 }
@@ -34,9 +40,9 @@ func (m *Memberlist) sleep(d time.Duration) bool {
 	}
 }
 
-// tickLoop calls f every interval after a random stagger, until shutdown.
-func (m *Memberlist) tickLoop(interval time.Duration, f func()) {
-	if !m.sleep(m.stagger(interval)) {
+// tickLoop calls f every interval after waiting stagger, until shutdown.
+func (m *Memberlist) tickLoop(stagger, interval time.Duration, f func()) {
+	if !m.sleep(stagger) {
 		return
 	}
 	t := time.NewTicker(interval)
@@ -52,9 +58,9 @@ func (m *Memberlist) tickLoop(interval time.Duration, f func()) {
 }
 
 // pushPullLoop syncs state with a random node every PushPullInterval,
-// scaled up for large clusters.
-func (m *Memberlist) pushPullLoop() {
-	if !m.sleep(m.stagger(m.config.PushPullInterval)) {
+// scaled up for large clusters, after waiting stagger.
+func (m *Memberlist) pushPullLoop(stagger time.Duration) {
+	if !m.sleep(stagger) {
 		return
 	}
 	for {

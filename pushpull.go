@@ -175,12 +175,19 @@ func (m *Memberlist) mergeRemoteState(join bool, remote []pushNodeState, user []
 	return nil
 }
 
+// localVersions returns the versions of the local table's nodes, leaving out
+// nodes whose versions were never announced (an alive with a short Vsn):
+// their zeros would otherwise narrow the range to nothing and refuse every
+// later merge.
 func (m *Memberlist) localVersions() []versioned {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]versioned, len(m.nodes))
-	for i, st := range m.nodes {
-		out[i] = versioned{name: st.Name, state: st.State, vsn: st.vsn()}
+	out := make([]versioned, 0, len(m.nodes))
+	for _, st := range m.nodes {
+		if st.PMin == 0 && st.PMax == 0 {
+			continue
+		}
+		out = append(out, versioned{name: st.Name, state: st.State, vsn: st.vsn()})
 	}
 	return out
 }

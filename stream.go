@@ -101,8 +101,18 @@ func (m *Memberlist) sendLabelMismatch(conn net.Conn, got string) {
 	}
 	msg := fmt.Sprintf("%s: stream label %q, this node's label %q", errLabelMismatch, got, m.config.Label)
 	out := encodeMessage(errMsg, &errResp{Error: msg})
-	// Read the request while answering: a dialer blocked writing would not
-	// see the reply, and closing a TCP socket with unread input resets it.
+	m.replyAndDrain(conn, func() error {
+		_, err := conn.Write(out)
+		return err
+	})
+}
+
+// replyAndDrain sends a refusal with write while reading and discarding the
+// rest of the request. A dialer still writing would not see the reply
+// otherwise, and closing a TCP socket with unread input resets it, so the
+// dialer would get "connection reset" instead of the reason. The drain ends
+// when the dialer closes, or at the stream's deadline.
+func (m *Memberlist) replyAndDrain(conn net.Conn, write func() error) {
 	drained := make(chan struct{})
 	if !m.goroutines.Go(func() {
 		defer close(drained)
@@ -110,8 +120,8 @@ func (m *Memberlist) sendLabelMismatch(conn net.Conn, got string) {
 	}) {
 		return
 	}
-	if _, err := conn.Write(out); err != nil {
-		m.logger.Debug("Failed to send label mismatch: "+err.Error(), "addr", LogConn(conn))
+	if err := write(); err != nil {
+		m.logger.Debug("Failed to send refusal: "+err.Error(), "addr", LogConn(conn))
 		conn.Close()
 	}
 	<-drained
@@ -123,9 +133,7 @@ var errLabelMismatch = errors.New("label mismatch")
 
 func (m *Memberlist) sendErrResp(conn net.Conn, cause error, label string) {
 	out := encodeMessage(errMsg, &errResp{Error: cause.Error()})
-	if err := m.rawSendMsgStream(conn, out, label); err != nil {
-		m.logger.Error("Failed to send error: "+err.Error(), "addr", LogConn(conn))
-	}
+	m.replyAndDrain(conn, func() error { return m.rawSendMsgStream(conn, out, label) })
 }
 
 func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) {
