@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -463,20 +462,14 @@ func (t *MockTransport) PacketCh() <-chan *Packet {
 // received at now, closing conn first when shouldClose is set. Unlike
 // WriteTo it reports a full inbox or a shut-down transport as an error.
 func (t *MockTransport) IngestPacket(conn net.Conn, addr net.Addr, now time.Time, shouldClose bool) error {
-	if shouldClose {
-		defer conn.Close()
-	}
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, conn); err != nil {
-		return fmt.Errorf("failed to read packet: %w", err)
-	}
-	if buf.Len() < 1 {
-		return fmt.Errorf("packet too short (%d bytes) %s", buf.Len(), LogAddress(addr))
+	buf, err := readIngestedPacket(conn, addr, shouldClose)
+	if err != nil {
+		return err
 	}
 	if t.isShutdown() {
 		return errMockTransportShutdown
 	}
-	if !t.enqueue(&Packet{Buf: buf.Bytes(), From: addr, Timestamp: now}) {
+	if !t.enqueue(&Packet{Buf: buf, From: addr, Timestamp: now}) {
 		return fmt.Errorf("mock: packet inbox of %s is full", t.addr)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
@@ -334,18 +333,12 @@ func (t *NetTransport) StreamCh() <-chan net.Conn {
 // It blocks until the packet is read from PacketCh or the transport shuts
 // down.
 func (t *NetTransport) IngestPacket(conn net.Conn, addr net.Addr, now time.Time, shouldClose bool) error {
-	if shouldClose {
-		defer conn.Close()
-	}
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, conn); err != nil {
-		return fmt.Errorf("failed to read packet: %w", err)
-	}
-	if buf.Len() < 1 {
-		return fmt.Errorf("packet too short (%d bytes) %s", buf.Len(), LogAddress(addr))
+	buf, err := readIngestedPacket(conn, addr, shouldClose)
+	if err != nil {
+		return err
 	}
 	select {
-	case t.packetCh <- &Packet{Buf: buf.Bytes(), From: addr, Timestamp: now}:
+	case t.packetCh <- &Packet{Buf: buf, From: addr, Timestamp: now}:
 		return nil
 	case <-t.shutdownCh:
 		return errNetTransportShutdown

@@ -1,6 +1,9 @@
 package memberlist
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"net"
 	"time"
 )
@@ -154,4 +157,20 @@ func (t *shimNodeAwareTransport) WriteToAddress(b []byte, addr Address) (time.Ti
 // DialAddressTimeout dials addr.Addr with DialTimeout.
 func (t *shimNodeAwareTransport) DialAddressTimeout(addr Address, timeout time.Duration) (net.Conn, error) {
 	return t.DialTimeout(addr.Addr, timeout)
+}
+
+// readIngestedPacket reads all of conn for IngestPacket, closing it when
+// shouldClose is set. An empty packet is an error.
+func readIngestedPacket(conn net.Conn, addr net.Addr, shouldClose bool) ([]byte, error) {
+	if shouldClose {
+		defer conn.Close()
+	}
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, conn); err != nil {
+		return nil, fmt.Errorf("failed to read packet: %w", err)
+	}
+	if buf.Len() < 1 {
+		return nil, fmt.Errorf("packet too short (%d bytes) %s", buf.Len(), LogAddress(addr))
+	}
+	return buf.Bytes(), nil
 }
