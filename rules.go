@@ -17,13 +17,13 @@ const (
 	aliveApply                       // update the entry and re-gossip
 )
 
-// vsnValid reports whether the protocol range in v is usable: a peer that
-// sends versions must send a non-zero, ordered min and max.
+// vsnValid reports whether v announces a usable protocol range: all six
+// version bytes, with a non-zero, ordered min and max. Every peer since
+// protocol version 1 sends six bytes; an entry stored without them would
+// carry zero versions into every later push/pull, where the version check
+// (ours and upstream's) refuses the whole merge.
 func vsnValid(v []uint8) bool {
-	if len(v) < 3 {
-		return true
-	}
-	return v[0] != 0 && v[1] != 0 && v[0] <= v[1]
+	return len(v) >= 6 && v[0] != 0 && v[1] != 0 && v[0] <= v[1]
 }
 
 // reclaimable reports whether st's name may move to another address: the
@@ -211,6 +211,10 @@ func (m *Memberlist) aliveNode(a *alive, notify chan struct{}, bootstrap bool) {
 	if self && m.leaving.Load() {
 		return
 	}
+	if len(a.Vsn) < 6 {
+		m.logger.Warn("ignoring alive message: Vsn is not present", "node", a.Node)
+		return
+	}
 	if !vsnValid(a.Vsn) {
 		m.logger.Warn("ignoring alive message: invalid protocol versions", "node", a.Node, "vsn", a.Vsn)
 		return
@@ -226,10 +230,6 @@ func (m *Memberlist) aliveNode(a *alive, notify chan struct{}, bootstrap bool) {
 
 // aliveAllowed asks the AliveDelegate about a.
 func (m *Memberlist) aliveAllowed(a *alive) bool {
-	if len(a.Vsn) < 6 {
-		m.logger.Warn("ignoring alive message: Vsn is not present", "node", a.Node)
-		return false
-	}
 	n := Node{Name: a.Node, Addr: append(net.IP(nil), a.Addr...), Port: a.Port, Meta: cloneBytes(a.Meta)}
 	n.setVsn(a.Vsn)
 	if err := m.config.Alive.NotifyAlive(&n); err != nil {

@@ -64,10 +64,12 @@ func TestVsnValid(t *testing.T) {
 		vsn  []uint8
 		want bool
 	}{
-		{nil, true},
-		{[]uint8{1}, true},
-		{[]uint8{1, 5}, true},
-		{[]uint8{1, 5, 2}, true},
+		{nil, false},
+		{[]uint8{1}, false},
+		{[]uint8{1, 5}, false},
+		{[]uint8{1, 5, 2, 0, 0}, false},
+		{[]uint8{1, 5, 2, 0, 0, 0}, true},
+		{[]uint8{2, 2, 2, 1, 1, 1, 9}, true},
 		{[]uint8{0, 5, 2, 0, 0, 0}, false},
 		{[]uint8{1, 0, 2, 0, 0, 0}, false},
 		{[]uint8{3, 2, 2, 0, 0, 0}, false},
