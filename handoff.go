@@ -29,25 +29,29 @@ func (q *handoffQueues) init(depth int) {
 	q.ready = make(chan struct{}, 1)
 }
 
-// push queues h and reports false when its queue is full.
-func (q *handoffQueues) push(h msgHandoff) bool {
+// push queues the messages and returns how many were dropped because
+// their queue was full.
+func (q *handoffQueues) push(msgs []msgHandoff) (dropped []msgHandoff) {
 	q.mu.Lock()
-	queue := &q.low
-	if h.t == aliveMsg {
-		queue = &q.high
-	}
-	ok := len(*queue) < q.depth
-	if ok {
+	for _, h := range msgs {
+		queue := &q.low
+		if h.t == aliveMsg {
+			queue = &q.high
+		}
+		if len(*queue) >= q.depth {
+			dropped = append(dropped, h)
+			continue
+		}
 		*queue = append(*queue, h)
 	}
 	q.mu.Unlock()
-	if ok {
+	if len(dropped) < len(msgs) {
 		select {
 		case q.ready <- struct{}{}:
 		default:
 		}
 	}
-	return ok
+	return dropped
 }
 
 // pop returns the newest alive message, else the newest other message.
@@ -65,14 +69,15 @@ func (q *handoffQueues) pop() (msgHandoff, bool) {
 	return msgHandoff{}, false
 }
 
-// handoffMessage queues a gossip message for the handler goroutine.
-func (m *Memberlist) handoffMessage(t messageType, body []byte, from net.Addr) {
-	if t == aliveMsg && !m.aliveSourceAllowed(from) {
+// handoffMessages queues a packet's gossip messages for the handler
+// goroutine.
+func (m *Memberlist) handoffMessages(msgs []msgHandoff) {
+	if len(msgs) == 0 {
 		return
 	}
-	if !m.handoff.push(msgHandoff{t: t, body: body, from: from}) {
+	for _, h := range m.handoff.push(msgs) {
 		m.metrics.IncrCounterWithLabels(keyHandoffQueueFull, 1, m.labels.base)
-		m.logger.Warn("handler queue full, dropping message ("+strconv.Itoa(int(t))+")", "addr", LogAddress(from))
+		m.logger.Warn("handler queue full, dropping message ("+strconv.Itoa(int(h.t))+")", "addr", LogAddress(h.from))
 	}
 }
 

@@ -63,7 +63,18 @@ func (m *Memberlist) ingestPacket(buf []byte, from net.Addr, ts time.Time) {
 		return
 	}
 	buf = payload
-	m.handleCommand(buf, from, ts, 0)
+	in := inbound{from: from, ts: ts}
+	m.handleCommand(buf, &in, 0)
+	m.handoffMessages(in.gossip)
+}
+
+// inbound is one received packet while it is dispatched.
+type inbound struct {
+	from net.Addr
+	ts   time.Time
+	// gossip collects the packet's gossip messages, handed off together
+	// so the handler sees a compound's parts in one step.
+	gossip []msgHandoff
 }
 
 // inboundLabelOK reports whether the label of inbound traffic is ours.
@@ -84,7 +95,8 @@ func (m *Memberlist) inboundLabelOK(label string, from net.Addr, kind string) bo
 }
 
 // handleCommand dispatches one message by its type byte.
-func (m *Memberlist) handleCommand(buf []byte, from net.Addr, ts time.Time, depth int) {
+func (m *Memberlist) handleCommand(buf []byte, in *inbound, depth int) {
+	from := in.from
 	if len(buf) < 1 {
 		m.logger.Error("missing message type byte", "addr", LogAddress(from))
 		return
@@ -92,25 +104,28 @@ func (m *Memberlist) handleCommand(buf []byte, from net.Addr, ts time.Time, dept
 	t, body := messageType(buf[0]), buf[1:]
 	switch t {
 	case compoundMsg:
-		m.handleCompound(body, from, ts, depth)
+		m.handleCompound(body, in, depth)
 	case compressMsg:
-		m.handleCompressed(body, from, ts, depth)
+		m.handleCompressed(body, in, depth)
 	case pingMsg:
 		m.handlePing(body, from)
 	case indirectPingMsg:
 		m.handleIndirectPing(body, from)
 	case ackRespMsg:
-		m.handleAck(body, from, ts)
+		m.handleAck(body, from, in.ts)
 	case nackRespMsg:
 		m.handleNack(body, from)
 	case suspectMsg, aliveMsg, deadMsg, userMsg:
-		m.handoffMessage(t, body, from)
+		if t != aliveMsg || m.aliveSourceAllowed(from) {
+			in.gossip = append(in.gossip, msgHandoff{t: t, body: body, from: from})
+		}
 	default:
 		m.logger.Error("msg type ("+strconv.Itoa(int(t))+") not supported", "addr", LogAddress(from))
 	}
 }
 
-func (m *Memberlist) handleCompound(body []byte, from net.Addr, ts time.Time, depth int) {
+func (m *Memberlist) handleCompound(body []byte, in *inbound, depth int) {
+	from := in.from
 	if depth >= maxNestingDepth {
 		m.logger.Error("compound message nested too deeply", "addr", LogAddress(from))
 		return
@@ -124,11 +139,12 @@ func (m *Memberlist) handleCompound(body []byte, from net.Addr, ts time.Time, de
 		m.logger.Warn("Compound request had "+strconv.Itoa(trunc)+" truncated messages", "addr", LogAddress(from))
 	}
 	for _, part := range parts {
-		m.handleCommand(part, from, ts, depth+1)
+		m.handleCommand(part, in, depth+1)
 	}
 }
 
-func (m *Memberlist) handleCompressed(body []byte, from net.Addr, ts time.Time, depth int) {
+func (m *Memberlist) handleCompressed(body []byte, in *inbound, depth int) {
+	from := in.from
 	if depth >= maxNestingDepth {
 		m.logger.Error("compressed message nested too deeply", "addr", LogAddress(from))
 		return
@@ -138,7 +154,7 @@ func (m *Memberlist) handleCompressed(body []byte, from net.Addr, ts time.Time, 
 		m.logger.Error("Failed to decompress payload: "+err.Error(), "addr", LogAddress(from))
 		return
 	}
-	m.handleCommand(payload, from, ts, depth+1)
+	m.handleCommand(payload, in, depth+1)
 }
 
 // decompressMessage decodes a compress wrapper body and returns the
