@@ -25,10 +25,11 @@ func (m *Memberlist) encryptionVersion() encryptionVersion {
 // packetListen reads packets from the transport until shutdown.
 func (m *Memberlist) packetListen() {
 	ch := m.transport.PacketCh()
+	var scratch []msgHandoff // reused: handoff copies the messages
 	for {
 		select {
 		case p := <-ch:
-			m.ingestPacket(p.Buf, p.From, p.Timestamp)
+			scratch = m.ingest(p.Buf, p.From, p.Timestamp, scratch[:0])
 		case <-m.shutdownCh:
 			return
 		}
@@ -38,13 +39,32 @@ func (m *Memberlist) packetListen() {
 // ingestPacket unwraps a received packet (label, encryption, CRC) and
 // handles the message inside.
 func (m *Memberlist) ingestPacket(buf []byte, from net.Addr, ts time.Time) {
+	m.ingest(buf, from, ts, nil)
+}
+
+// ingest is ingestPacket collecting the packet's gossip into scratch, which
+// it returns for reuse.
+func (m *Memberlist) ingest(buf []byte, from net.Addr, ts time.Time, scratch []msgHandoff) []msgHandoff {
+	buf, ok := m.unwrapPacket(buf, from)
+	if !ok {
+		return scratch
+	}
+	in := inbound{from: from, ts: ts, gossip: scratch}
+	m.handleCommand(buf, &in, 0)
+	m.handoffMessages(in.gossip)
+	return in.gossip
+}
+
+// unwrapPacket removes the label, encryption and CRC layers of a packet and
+// reports whether it is acceptable.
+func (m *Memberlist) unwrapPacket(buf []byte, from net.Addr) ([]byte, bool) {
 	buf, label, err := RemoveLabelHeaderFromPacket(buf)
 	if err != nil {
 		m.logger.Error("Failed to remove label header from packet: "+err.Error(), "addr", LogAddress(from))
-		return
+		return nil, false
 	}
 	if !m.inboundLabelOK(label, from, "packet") {
-		return
+		return nil, false
 	}
 	if m.config.EncryptionEnabled() {
 		plain, err := m.config.Keyring.decryptPayload(buf, []byte(m.config.Label))
@@ -53,19 +73,16 @@ func (m *Memberlist) ingestPacket(buf []byte, from net.Addr, ts time.Time) {
 			buf = plain
 		case m.config.GossipVerifyIncoming:
 			m.logger.Error("Decrypt packet failed: "+err.Error(), "addr", LogAddress(from))
-			return
+			return nil, false
 		}
 	}
 	payload, _, err := crcUnframePacket(buf)
 	if err != nil {
 		m.metrics.IncrCounterWithLabels(keyCRCInvalid, 1, m.labels.base)
 		m.logger.Warn("Got invalid checksum for UDP packet: "+err.Error(), "addr", LogAddress(from))
-		return
+		return nil, false
 	}
-	buf = payload
-	in := inbound{from: from, ts: ts}
-	m.handleCommand(buf, &in, 0)
-	m.handoffMessages(in.gossip)
+	return payload, true
 }
 
 // inbound is one received packet while it is dispatched.

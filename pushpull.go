@@ -98,7 +98,9 @@ func (m *Memberlist) snapshotStates() ([]pushNodeState, [4]int) {
 	defer m.mu.Unlock()
 	var counts [4]int
 	states := make([]pushNodeState, len(m.nodes))
+	vsns := make([]uint8, 0, 6*len(m.nodes)) // one allocation for every Vsn
 	for i, st := range m.nodes {
+		vsns = st.appendVsn(vsns)
 		states[i] = pushNodeState{
 			Name:        st.Name,
 			Addr:        st.Addr,
@@ -106,7 +108,7 @@ func (m *Memberlist) snapshotStates() ([]pushNodeState, [4]int) {
 			Meta:        st.Meta,
 			Incarnation: st.Incarnation,
 			State:       st.State,
-			Vsn:         st.vsn(),
+			Vsn:         vsns[len(vsns)-6 : len(vsns) : len(vsns)],
 		}
 		if st.State >= StateAlive && st.State <= StateLeft {
 			counts[st.State]++
@@ -127,14 +129,14 @@ func (m *Memberlist) readRemoteState(r streamReader) (bool, []pushNodeState, []b
 	}
 	states := make([]pushNodeState, 0, min(header.Nodes, 1024))
 	for i := 0; i < header.Nodes; i++ {
-		var s pushNodeState
-		if err := dec.decode(&s); err != nil {
+		states = append(states, pushNodeState{})
+		s := &states[len(states)-1]
+		if err := dec.decode(s); err != nil {
 			return false, nil, nil, err
 		}
 		if s.Port == 0 || m.config.ProtocolVersion < 2 {
 			s.Port = uint16(m.config.BindPort)
 		}
-		states = append(states, s)
 	}
 	if header.UserStateLen < 0 || header.UserStateLen > maxPushStateBytes {
 		return false, nil, nil, fmt.Errorf("user state length (%d) exceeds limit", header.UserStateLen)
@@ -183,11 +185,13 @@ func (m *Memberlist) localVersions() []versioned {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]versioned, 0, len(m.nodes))
+	vsns := make([]uint8, 0, 6*len(m.nodes)) // one allocation for every vsn
 	for _, st := range m.nodes {
 		if st.PMin == 0 && st.PMax == 0 {
 			continue
 		}
-		out = append(out, versioned{name: st.Name, state: st.State, vsn: st.vsn()})
+		vsns = st.appendVsn(vsns)
+		out = append(out, versioned{name: st.Name, state: st.State, vsn: vsns[len(vsns)-6 : len(vsns) : len(vsns)]})
 	}
 	return out
 }

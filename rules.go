@@ -255,7 +255,10 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 		st.setVsn(a.Vsn)
 		m.insertNodeLocked(st)
 	}
-	now := time.Now()
+	var now time.Time // needed only to judge an address change
+	if !bytes.Equal(st.Addr, a.Addr) || st.Port != a.Port {
+		now = time.Now()
+	}
 	action, addrUpdate := decideAlive(st, a, self, bootstrap, now, m.config.DeadNodeReclaimTime)
 	switch action {
 	case aliveIgnore:
@@ -279,7 +282,7 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 		m.refuteLocked(st, a.Incarnation)
 		m.logger.Warn("Refuting an alive message", "node", a.Node, "inc", a.Incarnation)
 	} else {
-		m.updateAliveLocked(st, a, notify, now)
+		m.updateAliveLocked(st, a, notify)
 	}
 	m.metrics.IncrCounterWithLabels(keyMsgAlive, 1, m.labels.base)
 	switch {
@@ -291,7 +294,7 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 }
 
 // updateAliveLocked stores a in st and queues it for gossip.
-func (m *Memberlist) updateAliveLocked(st *nodeState, a *alive, notify chan struct{}, now time.Time) {
+func (m *Memberlist) updateAliveLocked(st *nodeState, a *alive, notify chan struct{}) {
 	m.encodeBroadcastNotify(a.Node, aliveMsg, a, notify)
 	st.setVsn(a.Vsn)
 	st.Incarnation = a.Incarnation
@@ -300,7 +303,7 @@ func (m *Memberlist) updateAliveLocked(st *nodeState, a *alive, notify chan stru
 	st.Port = a.Port
 	if st.State != StateAlive {
 		st.State = StateAlive
-		st.StateChange = now
+		st.StateChange = time.Now()
 	}
 }
 

@@ -69,7 +69,12 @@ func (n *Node) String() string {
 
 // vsn returns the node's six version bytes.
 func (n *Node) vsn() []uint8 {
-	return []uint8{n.PMin, n.PMax, n.PCur, n.DMin, n.DMax, n.DCur}
+	return n.appendVsn(make([]uint8, 0, 6))
+}
+
+// appendVsn appends the node's six version bytes to dst.
+func (n *Node) appendVsn(dst []uint8) []uint8 {
+	return append(dst, n.PMin, n.PMax, n.PCur, n.DMin, n.DMax, n.DCur)
 }
 
 // setVsn copies the version bytes from v when it has all six.
