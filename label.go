@@ -169,3 +169,12 @@ func (c *labelPeekedConn) Read(p []byte) (int, error) {
 	c.mu.Unlock()
 	return n, nil
 }
+
+// CloseWrite half-closes the underlying connection when it supports that,
+// as a *net.TCPConn does.
+func (c *labelPeekedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -110,8 +110,9 @@ func (m *Memberlist) sendLabelMismatch(conn net.Conn, got string) {
 // replyAndDrain sends a refusal with write while reading and discarding the
 // rest of the request. A dialer still writing would not see the reply
 // otherwise, and closing a TCP socket with unread input resets it, so the
-// dialer would get "connection reset" instead of the reason. The drain ends
-// when the dialer closes, or at the stream's deadline.
+// dialer would get "connection reset" instead of the reason. The write side
+// is half-closed after the reply, and the drain ends when the dialer closes,
+// or at the stream's deadline.
 func (m *Memberlist) replyAndDrain(conn net.Conn, write func() error) {
 	drained := make(chan struct{})
 	if !m.goroutines.Go(func() {
@@ -123,6 +124,8 @@ func (m *Memberlist) replyAndDrain(conn net.Conn, write func() error) {
 	if err := write(); err != nil {
 		m.logger.Debug("Failed to send refusal: "+err.Error(), "addr", LogConn(conn))
 		conn.Close()
+	} else if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite() // tell a dialer waiting for EOF that the reply is complete
 	}
 	<-drained
 }

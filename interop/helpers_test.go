@@ -41,7 +41,7 @@ func fastTimers() timers {
 		ProbeTimeout:    50 * time.Millisecond,
 		Gossip:          20 * time.Millisecond,
 		PushPull:        500 * time.Millisecond,
-		TCP:             2 * time.Second,
+		TCP:             10 * time.Second, // only a starved node waits this long
 		GossipToTheDead: 15 * time.Second,
 		SuspicionMult:   3,
 		RetransmitMult:  2,
@@ -49,13 +49,30 @@ func fastTimers() timers {
 }
 
 // quietTimers returns periods under which a node sends nothing on its own:
-// no gossip, no push/pull, and a probe period no test outlives.
+// no gossip, no push/pull, and a probe period no test outlives. The probe
+// timeout bounds a public Ping, which must succeed under load.
 func quietTimers() timers {
 	t := fastTimers()
 	t.Probe = 10 * time.Minute
-	t.ProbeTimeout = 500 * time.Millisecond
+	t.ProbeTimeout = 2 * time.Second
 	t.Gossip = 0
 	t.PushPull = 0
+	return t
+}
+
+// steadyTimers returns periods for tests that assert no node is ever
+// declared dead: gossip as lively as fastTimers, but a probe timeout and a
+// suspicion timeout that a loaded 2-core machine under -race still meets,
+// and the default retransmit multiplier, so that a broadcast reaches all
+// of a small cluster without being queued again. In a cluster of up to
+// 17 nodes SuspicionMult 16 wants no confirmations (k = 16-2 > n-2), so
+// the suspicion timeout is its minimum, 16 × 250 ms = 4 s (reference
+// §3.2): a suspected node has 4 s to refute.
+func steadyTimers() timers {
+	t := fastTimers()
+	t.Probe, t.ProbeTimeout = 250*time.Millisecond, 200*time.Millisecond
+	t.PushPull = time.Second
+	t.SuspicionMult, t.RetransmitMult = 16, 4
 	return t
 }
 
@@ -66,12 +83,15 @@ type nodeOpts struct {
 	Compression bool
 	Label       string
 	SecretKey   []byte
-	Record      bool   // wrap the NetTransport in a recorder
-	DropUDP     bool   // with Record: record outbound packets but do not send them
-	Meta        []byte // initial Delegate.NodeMeta
-	State       []byte // Delegate.LocalState
-	AckPayload  []byte // non-nil installs a PingDelegate answering with it
-	Relay       bool   // re-queue each new user message for gossip (epidemic broadcast)
+	AcceptPlain bool          // with a key: GossipVerifyIncoming=false, plaintext input is accepted
+	SendPlain   bool          // with a key: GossipVerifyOutgoing=false, output is not encrypted
+	Record      bool          // wrap the NetTransport in a recorder
+	DropUDP     bool          // with Record: record outbound packets but do not send them
+	Meta        []byte        // initial Delegate.NodeMeta
+	State       []byte        // Delegate.LocalState
+	AckPayload  []byte        // non-nil installs a PingDelegate answering with it
+	Relay       bool          // re-queue each new user message for gossip (epidemic broadcast)
+	ReclaimDead time.Duration // DeadNodeReclaimTime
 	Timers      timers
 }
 
@@ -101,10 +121,20 @@ type node interface {
 	UpdateNode(timeout time.Duration) error
 	Leave(timeout time.Duration) error
 	Shutdown() error
+	Keyring() keyring // nil when the node was created without a key
 	Del() *recDelegate
 	Events() *recEvents
 	Rec() *recorder // nil unless nodeOpts.Record
 	Logs() *syncBuffer
+}
+
+// keyring is the key API both kinds' *Keyring have.
+type keyring interface {
+	AddKey(key []byte) error
+	UseKey(key []byte) error
+	RemoveKey(key []byte) error
+	GetKeys() [][]byte
+	GetPrimaryKey() []byte
 }
 
 // newNode starts a node of kind k and shuts it down when the test ends,
@@ -153,6 +183,7 @@ type base struct {
 	kind kind
 	name string
 	port int
+	keys keyring
 	del  *recDelegate
 	ev   *recEvents
 	rec  *recorder
@@ -163,6 +194,7 @@ func (b *base) Kind() kind          { return b.kind }
 func (b *base) Name() string        { return b.name }
 func (b *base) Port() int           { return b.port }
 func (b *base) Addr() string        { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)) }
+func (b *base) Keyring() keyring    { return b.keys }
 func (b *base) Del() *recDelegate   { return b.del }
 func (b *base) Events() *recEvents  { return b.ev }
 func (b *base) Rec() *recorder      { return b.rec }
@@ -191,10 +223,12 @@ func newOursNode(b *base, o nodeOpts) (node, error) {
 	c.EnableCompression = o.Compression
 	c.Label = o.Label
 	c.SecretKey = o.SecretKey
+	c.GossipVerifyIncoming, c.GossipVerifyOutgoing = !o.AcceptPlain, !o.SendPlain
 	c.ProbeInterval, c.ProbeTimeout = o.Timers.Probe, o.Timers.ProbeTimeout
 	c.GossipInterval, c.PushPullInterval = o.Timers.Gossip, o.Timers.PushPull
 	c.TCPTimeout, c.GossipToTheDeadTime = o.Timers.TCP, o.Timers.GossipToTheDead
 	c.SuspicionMult, c.RetransmitMult = o.Timers.SuspicionMult, o.Timers.RetransmitMult
+	c.DeadNodeReclaimTime = o.ReclaimDead
 	c.Delegate = b.del
 	c.Events = oursEvents{b.ev}
 	if o.AckPayload != nil {
@@ -216,6 +250,9 @@ func newOursNode(b *base, o nodeOpts) (node, error) {
 	}
 	n.ml.Store(ml)
 	b.port = c.BindPort
+	if c.Keyring != nil { // Create builds it from SecretKey
+		b.keys = c.Keyring
+	}
 	n.q = &ours.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: c.RetransmitMult}
 	b.del.setQueue(n.q.GetBroadcasts, func(m []byte) { n.q.QueueBroadcast(oursBcast(m)) })
 	return n, nil
@@ -305,10 +342,12 @@ func newTheirsNode(b *base, o nodeOpts) (node, error) {
 	c.EnableCompression = o.Compression
 	c.Label = o.Label
 	c.SecretKey = o.SecretKey
+	c.GossipVerifyIncoming, c.GossipVerifyOutgoing = !o.AcceptPlain, !o.SendPlain
 	c.ProbeInterval, c.ProbeTimeout = o.Timers.Probe, o.Timers.ProbeTimeout
 	c.GossipInterval, c.PushPullInterval = o.Timers.Gossip, o.Timers.PushPull
 	c.TCPTimeout, c.GossipToTheDeadTime = o.Timers.TCP, o.Timers.GossipToTheDead
 	c.SuspicionMult, c.RetransmitMult = o.Timers.SuspicionMult, o.Timers.RetransmitMult
+	c.DeadNodeReclaimTime = o.ReclaimDead
 	c.Delegate = b.del
 	c.Events = theirsEvents{b.ev}
 	if o.AckPayload != nil {
@@ -330,6 +369,9 @@ func newTheirsNode(b *base, o nodeOpts) (node, error) {
 	}
 	n.ml.Store(ml)
 	b.port = c.BindPort
+	if c.Keyring != nil { // Create builds it from SecretKey
+		b.keys = c.Keyring
+	}
 	n.q = &theirs.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: c.RetransmitMult}
 	b.del.setQueue(n.q.GetBroadcasts, func(m []byte) { n.q.QueueBroadcast(theirsBcast(m)) })
 	return n, nil
@@ -361,13 +403,23 @@ func (n *theirsNode) Ping(name, addr string) (time.Duration, error) {
 	}
 	return n.m().Ping(name, a)
 }
+
+// find returns a Node for the member called name to send to. It is built
+// from the EventDelegate's copy: the peer's SendReliable and
+// SendBestEffort read the address of the Node they are given, and the
+// peer changes the Nodes that Members returns under its own lock (for one
+// that comes back after being declared dead, say), which is a data race.
 func (n *theirsNode) find(name string) (*theirs.Node, error) {
-	for _, x := range n.m().Members() {
-		if x.Name == name {
-			return x, nil
-		}
+	if !slices.Contains(names(n.Members()), name) {
+		return nil, fmt.Errorf("%s: no member %s", n, name)
 	}
-	return nil, fmt.Errorf("%s: no member %s", n, name)
+	m, ok := n.ev.member(name)
+	if !ok {
+		return nil, fmt.Errorf("%s: no event for member %s", n, name)
+	}
+	// The versions matter: a packet gets a CRC when the Node's PMax is 5.
+	return &theirs.Node{Name: m.Name, Addr: net.ParseIP(m.Addr), Port: m.Port, Meta: m.Meta,
+		PMin: m.PMin, PMax: m.PMax, PCur: m.PCur, DMin: m.DMin, DMax: m.DMax, DCur: m.DCur}, nil
 }
 func (n *theirsNode) SendReliable(to string, msg []byte) error {
 	x, err := n.find(to)
@@ -541,6 +593,19 @@ func (r *recEvents) has(typ, name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.ContainsFunc(r.evs, func(e event) bool { return e.Type == typ && e.Name == name })
+}
+
+// count returns how many events of typ were seen.
+func (r *recEvents) count(typ string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.evs {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
 }
 
 // announced reports whether a join or update event reported name with

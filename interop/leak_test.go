@@ -31,9 +31,10 @@ func TestOursGoroutinesExit(t *testing.T) {
 	if err := os[1].SendReliable("h1", []byte("r")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os[2].Ping("h1", h.Addr()); err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, 20*time.Second, "an ack from h1", func() error { // a 50 ms ping may time out under load
+		_, err := os[2].Ping("h1", h.Addr())
+		return err
+	})
 	waitFor(t, 20*time.Second, "reliable message", func() error {
 		if !h.Del().got([]byte("r")) {
 			return errNotYet

@@ -411,8 +411,11 @@ func hasLeaf(want func(m []byte) bool) func([]byte) bool {
 // leafIs returns a matcher for a message equal to m.
 func leafIs(m []byte) func([]byte) bool { return func(x []byte) bool { return bytes.Equal(x, m) } }
 
-// tcpExchange dials addr, writes req, and returns everything read until
-// the peer closes the stream, with the read error other than EOF.
+// tcpExchange dials addr, writes req, closes its side for writing, and
+// returns everything read until the peer closes the stream, with the read
+// error other than EOF. (Our node drains a refused stream until the dialer
+// closes, or until TCPTimeout; without the half-close this would wait for
+// that.)
 func tcpExchange(t testing.TB, addr string, req []byte) ([]byte, error) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -422,6 +425,9 @@ func tcpExchange(t testing.TB, addr string, req []byte) ([]byte, error) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
 	return io.ReadAll(c)
@@ -497,6 +503,25 @@ func (w wire) open(b, aad []byte) (byte, []byte, error) {
 	return b[0], plain, nil
 }
 
+// seal encrypts plain as the wire does: [vsn][nonce][ciphertext+tag],
+// with PKCS#7 padding to a 16-byte block under version 0 (reference §2.9).
+// The nonce is the caller's, so that the result is a fixed test vector.
+func (w wire) seal(vsn byte, nonce, plain, aad []byte) []byte {
+	block, err := aes.NewCipher(w.Key)
+	if err != nil {
+		panic(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	if vsn == 0 {
+		pad := 16 - len(plain)%16
+		plain = append(slices.Clone(plain), bytes.Repeat([]byte{byte(pad)}, pad)...)
+	}
+	return gcm.Seal(append([]byte{vsn}, nonce...), nonce, plain, aad)
+}
+
 // packetPlain returns the packet without its label and encryption layers,
 // and the encryption version (-1 when unencrypted).
 func (w wire) packetPlain(b []byte) ([]byte, int, error) {
@@ -568,20 +593,26 @@ func (w wire) canonStream(b []byte) ([]byte, error) {
 	return slices.Concat(prefix, []byte{tEncrypt}, encMarker(int(v)), c), err
 }
 
+// streamPlain returns what a stream direction carries inside its label
+// and encryption layers.
+func (w wire) streamPlain(b []byte) ([]byte, error) {
+	b, err := w.stripLabel(b, true)
+	if err != nil || w.Key == nil {
+		return b, err
+	}
+	if len(b) < 5 || b[0] != tEncrypt || len(b) != 5+int(binary.BigEndian.Uint32(b[1:5])) {
+		return nil, errors.New("not one encrypted frame")
+	}
+	_, b, err = w.open(b[5:], slices.Concat(b[:5], []byte(w.Label)))
+	return b, err
+}
+
 // streamMessage returns the message a stream direction carries, with the
 // label, encryption and compression layers removed.
 func (w wire) streamMessage(b []byte) ([]byte, error) {
-	b, err := w.stripLabel(b, true)
+	b, err := w.streamPlain(b)
 	if err != nil {
 		return nil, err
-	}
-	if w.Key != nil {
-		if len(b) < 5 || b[0] != tEncrypt || len(b) != 5+int(binary.BigEndian.Uint32(b[1:5])) {
-			return nil, errors.New("not one encrypted frame")
-		}
-		if _, b, err = w.open(b[5:], slices.Concat(b[:5], []byte(w.Label))); err != nil {
-			return nil, err
-		}
 	}
 	if len(b) > 0 && b[0] == tCompress {
 		return decompressFrame(b)
