@@ -67,7 +67,9 @@ func (m *Memberlist) getBroadcasts(overhead, limit int) [][]byte {
 	if avail <= overhead+1 {
 		return msgs
 	}
-	for _, um := range d.GetBroadcasts(overhead+1, avail) {
+	var user [][]byte
+	m.goroutines.callback(func() { user = d.GetBroadcasts(overhead+1, avail) })
+	for _, um := range user {
 		msgs = append(msgs, userMessage(um))
 	}
 	return msgs

@@ -169,3 +169,68 @@ func TestRawSendCRC(t *testing.T) {
 		}
 	})
 }
+
+// lockingDelegate takes mu in NotifyMsg, as serf's delegate takes its state
+// lock, and tells started when it is waiting.
+type lockingDelegate struct {
+	recordingDelegate
+	mu      *sync.Mutex
+	started chan struct{}
+}
+
+func (d *lockingDelegate) NotifyMsg(b []byte) {
+	select {
+	case d.started <- struct{}{}:
+	default:
+	}
+	d.mu.Lock()
+	d.mu.Unlock()
+}
+
+// TestShutdownWhileACallbackWaitsForTheCaller checks that Shutdown does not
+// wait for a goroutine blocked in a delegate on a lock the caller of
+// Shutdown holds.
+func TestShutdownWhileACallbackWaitsForTheCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 67)
+		var mu sync.Mutex
+		d := &lockingDelegate{mu: &mu, started: make(chan struct{}, 1)}
+		a := c.add("a", func(conf *Config) { conf.Delegate = d })
+		b := c.add("b")
+		c.joinAll()
+		synctest.Wait()
+		mu.Lock()
+		var nodeA *Node
+		for _, n := range b.Members() {
+			if n.Name == "a" {
+				nodeA = n
+			}
+		}
+		b.SendBestEffort(nodeA, []byte("hello"))
+		<-d.started
+		a.Shutdown() // would deadlock if it waited for the handler
+		mu.Unlock()
+	})
+}
+
+type shutdownInCallback struct{ m *Memberlist }
+
+func (s *shutdownInCallback) NotifyJoin(n *Node) {
+	if s.m != nil && n.Name == "b" {
+		s.m.Shutdown()
+	}
+}
+func (s *shutdownInCallback) NotifyLeave(*Node)  {}
+func (s *shutdownInCallback) NotifyUpdate(*Node) {}
+
+func TestShutdownFromInsideACallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 68)
+		d := &shutdownInCallback{}
+		a := c.add("a", func(conf *Config) { conf.Events = d })
+		d.m = a
+		b := c.add("b")
+		b.Join([]string{seedAddr(a)})
+		waitFor(t, 5*time.Second, "a shut itself down", func() bool { return a.shutdown.Load() })
+	})
+}

@@ -5,14 +5,19 @@ import (
 	"sync"
 )
 
-// goroutineGroup starts goroutines and waits for them. After closeAndWait
-// has begun, Go and enter refuse to start anything new, so a Shutdown that
-// waits on the group cannot miss a late starter. The zero value is ready to
-// use and it is safe for concurrent use.
+// goroutineGroup tracks the goroutines a Memberlist starts and the API calls
+// in progress, so Shutdown can wait for them. A tracked goroutine that is
+// inside a user callback is not waited for: the callback may be blocked on
+// a lock the caller of Shutdown holds (serf does exactly that), and waiting
+// would deadlock. Such a goroutine returns as soon as its callback does.
+// After closeAndWait has begun, Go and enter refuse to start anything new.
+// The zero value is ready to use and it is safe for concurrent use.
 type goroutineGroup struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
+	mu         sync.Mutex
+	idle       sync.Cond // signalled when running or inCallback drops
+	closed     bool
+	running    int // tracked goroutines and calls
+	inCallback int // user callbacks in progress
 }
 
 // Go runs f in a new goroutine tracked by the group and reports whether it
@@ -28,27 +33,60 @@ func (g *goroutineGroup) Go(f func()) bool {
 	return true
 }
 
-// enter registers the calling goroutine (one the group did not start, such
-// as a timer's) and reports whether it may proceed. A true result must be
-// paired with leave.
+// enter registers the calling goroutine (one the group did not start: a
+// timer's, or a caller of an exported method) and reports whether it may
+// proceed. A true result must be paired with leave.
 func (g *goroutineGroup) enter() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
 		return false
 	}
-	g.wg.Add(1)
+	g.running++
 	return true
 }
 
-func (g *goroutineGroup) leave() { g.wg.Done() }
+func (g *goroutineGroup) leave() {
+	g.mu.Lock()
+	g.running--
+	g.signalLocked()
+	g.mu.Unlock()
+}
 
-// closeAndWait refuses new goroutines and waits for the running ones.
+// callback runs a user callback, during which closeAndWait does not wait
+// for the calling goroutine.
+func (g *goroutineGroup) callback(f func()) {
+	g.mu.Lock()
+	g.inCallback++
+	g.signalLocked()
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.inCallback--
+		g.signalLocked()
+		g.mu.Unlock()
+	}()
+	f()
+}
+
+func (g *goroutineGroup) signalLocked() {
+	if g.idle.L != nil {
+		g.idle.Broadcast()
+	}
+}
+
+// closeAndWait refuses new goroutines and waits until every tracked one has
+// returned or is inside a user callback.
 func (g *goroutineGroup) closeAndWait() {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.closed = true
-	g.mu.Unlock()
-	g.wg.Wait()
+	if g.idle.L == nil {
+		g.idle.L = &g.mu
+	}
+	for g.running > g.inCallback {
+		g.idle.Wait()
+	}
 }
 
 // connSet tracks open streams so Shutdown can close them and unblock their

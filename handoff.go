@@ -110,7 +110,7 @@ func (m *Memberlist) packetHandler() {
 	for {
 		select {
 		case <-m.handoff.ready:
-			for {
+			for !m.shutdown.Load() {
 				h, ok := m.handoff.pop()
 				if !ok {
 					break
@@ -146,7 +146,7 @@ func (m *Memberlist) handleGossip(h *msgHandoff) {
 		}
 	case userMsg:
 		if d := m.config.Delegate; d != nil {
-			d.NotifyMsg(h.body)
+			m.goroutines.callback(func() { d.NotifyMsg(h.body) })
 		}
 	}
 }

@@ -288,7 +288,8 @@ func (m *Memberlist) localMeta() ([]byte, error) {
 	if m.config.Delegate == nil {
 		return nil, nil
 	}
-	meta := m.config.Delegate.NodeMeta(MetaMaxSize)
+	var meta []byte
+	m.goroutines.callback(func() { meta = m.config.Delegate.NodeMeta(MetaMaxSize) })
 	if len(meta) > MetaMaxSize {
 		return nil, fmt.Errorf("node meta data provided is longer than the limit (%d > %d bytes)", len(meta), MetaMaxSize)
 	}
@@ -300,6 +301,10 @@ func (m *Memberlist) localMeta() ([]byte, error) {
 // "nodename/". It returns the number of nodes successfully contacted, and
 // an error naming every address that failed when none succeeded.
 func (m *Memberlist) Join(existing []string) (int, error) {
+	if !m.goroutines.enter() {
+		return 0, errShutdown
+	}
+	defer m.goroutines.leave()
 	ctx, cancel := context.WithTimeout(context.Background(), joinResolveTimeout(m.config))
 	defer cancel()
 	type target struct {
@@ -330,6 +335,11 @@ func (m *Memberlist) Join(existing []string) (int, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if !m.goroutines.enter() {
+				results[i] = errShutdown
+				return
+			}
+			defer m.goroutines.leave()
 			results[i] = m.pushPullNode(t.addr, true)
 		}()
 	}
@@ -349,6 +359,9 @@ func (m *Memberlist) Join(existing []string) (int, error) {
 	}
 	return 0, errors.Join(errs...)
 }
+
+// errShutdown is returned by calls made after Shutdown.
+var errShutdown = errors.New("memberlist is shut down")
 
 // maxParallelJoins bounds the push/pulls a Join runs at once.
 const maxParallelJoins = 8
@@ -376,6 +389,10 @@ func (m *Memberlist) LocalNode() *Node {
 // it, waiting up to timeout for the announcement to be gossiped when other
 // nodes are alive. A timeout of 0 or less waits without limit.
 func (m *Memberlist) UpdateNode(timeout time.Duration) error {
+	if !m.goroutines.enter() {
+		return errShutdown
+	}
+	defer m.goroutines.leave()
 	meta, err := m.localMeta()
 	if err != nil {
 		return err
@@ -506,6 +523,10 @@ func (m *Memberlist) Leave(timeout time.Duration) error {
 	if m.shutdown.Load() {
 		return errors.New("leave after shutdown")
 	}
+	if !m.goroutines.enter() {
+		return errors.New("leave after shutdown")
+	}
+	defer m.goroutines.leave()
 	if m.leaving.Swap(true) {
 		return nil
 	}

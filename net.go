@@ -217,7 +217,7 @@ func (m *Memberlist) handlePing(body []byte, from net.Addr) {
 	}
 	ack := ackResp{SeqNo: p.SeqNo}
 	if m.config.Ping != nil {
-		ack.Payload = m.config.Ping.AckPayload()
+		m.goroutines.callback(func() { ack.Payload = m.config.Ping.AckPayload() })
 	}
 	to := replyAddress(p.SourceAddr, p.SourcePort, p.SourceNode, from)
 	if err := m.encodeAndSendMsg(to, ackRespMsg, &ack); err != nil {

@@ -8,8 +8,11 @@ import (
 )
 
 // schedule starts the probe, push/pull and gossip loops. It is idempotent.
-// The random start offsets are drawn here, in a fixed order, so a seeded
-// node staggers the same way every run.
+// Each loop waits a random offset first, so nodes started together do not
+// probe in step; the offsets are drawn here, in a fixed order, so a seeded
+// node staggers the same way every run. The tickers start here too: the
+// first probe and gossip come one interval after Create, as upstream's do,
+// and the offset only shifts the rounds after it.
 func (m *Memberlist) schedule() {
 	m.scheduleOnce.Do(func() {
 		c := m.config
@@ -17,13 +20,15 @@ func (m *Memberlist) schedule() {
 		pushPullStagger := m.stagger(c.PushPullInterval)
 		gossipStagger := m.stagger(c.GossipInterval)
 		if c.ProbeInterval > 0 {
-			m.goroutines.Go(func() { m.tickLoop(probeStagger, c.ProbeInterval, m.probe) })
+			t := time.NewTicker(c.ProbeInterval)
+			m.goroutines.Go(func() { m.tickLoop(t, probeStagger, m.probe) })
 		}
 		if c.PushPullInterval > 0 {
 			m.goroutines.Go(func() { m.pushPullLoop(pushPullStagger) })
 		}
 		if c.GossipInterval > 0 && c.GossipNodes > 0 {
-			m.goroutines.Go(func() { m.tickLoop(gossipStagger, c.GossipInterval, m.gossip) })
+			t := time.NewTicker(c.GossipInterval)
+			m.goroutines.Go(func() { m.tickLoop(t, gossipStagger, m.gossip) })
 		}
 	})
 }
@@ -40,13 +45,13 @@ func (m *Memberlist) sleep(d time.Duration) bool {
 	}
 }
 
-// tickLoop calls f every interval after waiting stagger, until shutdown.
-func (m *Memberlist) tickLoop(stagger, interval time.Duration, f func()) {
+// tickLoop calls f on every tick of t, after waiting stagger, until
+// shutdown. It stops t when it returns.
+func (m *Memberlist) tickLoop(t *time.Ticker, stagger time.Duration, f func()) {
+	defer t.Stop()
 	if !m.sleep(stagger) {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
@@ -58,16 +63,14 @@ func (m *Memberlist) tickLoop(stagger, interval time.Duration, f func()) {
 }
 
 // pushPullLoop syncs state with a random node every PushPullInterval,
-// scaled up for large clusters, after waiting stagger.
+// scaled up for large clusters, starting stagger plus one interval after
+// Create.
 func (m *Memberlist) pushPullLoop(stagger time.Duration) {
 	if !m.sleep(stagger) {
 		return
 	}
-	for {
+	for m.sleep(pushPullScale(m.config.PushPullInterval, m.estNumNodes())) {
 		m.pushPull()
-		if !m.sleep(pushPullScale(m.config.PushPullInterval, m.estNumNodes())) {
-			return
-		}
 	}
 }
 

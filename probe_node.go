@@ -99,7 +99,7 @@ func (m *Memberlist) waitDirectAck(node *nodeState, ackCh chan ackMessage, sent 
 		if v.Complete {
 			if m.config.Ping != nil {
 				n := node.node()
-				m.config.Ping.NotifyPingComplete(&n, v.Timestamp.Sub(sent), v.Payload)
+				m.goroutines.callback(func() { m.config.Ping.NotifyPingComplete(&n, v.Timestamp.Sub(sent), v.Payload) })
 			}
 			return true
 		}
@@ -145,9 +145,10 @@ func (m *Memberlist) sendIndirectPings(node *nodeState, seq uint32) int {
 // is enabled. The channel yields whether node was reached.
 func (m *Memberlist) startTCPPing(node *nodeState, p *ping, deadline time.Time) <-chan bool {
 	ch := make(chan bool, 1)
-	disabled := m.config.DisableTcpPings ||
-		(m.config.DisableTcpPingsForNode != nil && m.config.DisableTcpPingsForNode(node.Name)) ||
-		node.PMax < 3
+	disabled := m.config.DisableTcpPings || node.PMax < 3
+	if f := m.config.DisableTcpPingsForNode; f != nil && !disabled {
+		m.goroutines.callback(func() { disabled = f(node.Name) })
+	}
 	if disabled {
 		ch <- false
 		return ch
@@ -169,6 +170,10 @@ func (m *Memberlist) startTCPPing(node *nodeState, p *ping, deadline time.Time) 
 // Ping sends a ping to node at addr and returns the round-trip time, or
 // NoPingResponseError when no ack comes within ProbeTimeout.
 func (m *Memberlist) Ping(node string, addr net.Addr) (time.Duration, error) {
+	if !m.goroutines.enter() {
+		return 0, errShutdown
+	}
+	defer m.goroutines.leave()
 	p := ping{
 		SeqNo:      m.nextSeqNo(),
 		Node:       node,

@@ -68,7 +68,7 @@ func (m *Memberlist) sendLocalState(conn net.Conn, join bool, label string) erro
 	}
 	var user []byte
 	if m.config.Delegate != nil {
-		user = m.config.Delegate.LocalState(join)
+		m.goroutines.callback(func() { user = m.config.Delegate.LocalState(join) })
 	}
 	header := pushPullHeader{Nodes: len(states), UserStateLen: len(user), Join: join}
 	buf := make([]byte, 0, 64+len(states)*96+len(user))
@@ -166,13 +166,15 @@ func (m *Memberlist) mergeRemoteState(join bool, remote []pushNodeState, user []
 			n.setVsn(r.Vsn)
 			peers[i] = n
 		}
-		if err := m.config.Merge.NotifyMerge(peers); err != nil {
+		var err error
+		m.goroutines.callback(func() { err = m.config.Merge.NotifyMerge(peers) })
+		if err != nil {
 			return err
 		}
 	}
 	m.mergeState(remote)
 	if user != nil && m.config.Delegate != nil {
-		m.config.Delegate.MergeRemoteState(user, join)
+		m.goroutines.callback(func() { m.config.Delegate.MergeRemoteState(user, join) })
 	}
 	return nil
 }

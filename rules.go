@@ -232,7 +232,9 @@ func (m *Memberlist) aliveNode(a *alive, notify chan struct{}, bootstrap bool) {
 func (m *Memberlist) aliveAllowed(a *alive) bool {
 	n := Node{Name: a.Node, Addr: append(net.IP(nil), a.Addr...), Port: a.Port, Meta: cloneBytes(a.Meta)}
 	n.setVsn(a.Vsn)
-	if err := m.config.Alive.NotifyAlive(&n); err != nil {
+	var err error
+	m.goroutines.callback(func() { err = m.config.Alive.NotifyAlive(&n) })
+	if err != nil {
 		m.logger.Warn("ignoring alive message: "+err.Error(), "node", a.Node)
 		return false
 	}

@@ -183,9 +183,11 @@ func (m *Memberlist) deliverEvents() {
 			return
 		}
 		owner = true
-		for i := range batch {
-			m.deliver(&batch[i])
-		}
+		m.goroutines.callback(func() {
+			for i := range batch {
+				m.deliver(&batch[i])
+			}
+		})
 	}
 }
 

@@ -318,7 +318,7 @@ func (m *Memberlist) readUserMsg(r streamReader) error {
 		return fmt.Errorf("failed to read full user message (%d / %d): %w", len(buf), h.UserMsgLen, err)
 	}
 	if h.UserMsgLen > 0 && m.config.Delegate != nil {
-		m.config.Delegate.NotifyMsg(buf)
+		m.goroutines.callback(func() { m.config.Delegate.NotifyMsg(buf) })
 	}
 	return nil
 }
