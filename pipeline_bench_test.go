@@ -103,3 +103,14 @@ func BenchmarkIngestAliveGossip(b *testing.B) {
 		m.aliveNode(&got, nil, false)
 	}
 }
+
+// BenchmarkCompressPing measures the LZW wrapper of one ping, which every
+// outbound packet pays when EnableCompression is set.
+func BenchmarkCompressPing(b *testing.B) {
+	m := &Memberlist{}
+	msg := encodeMessage(pingMsg, &ping{SeqNo: 12345, Node: "node-12", SourceAddr: []byte{10, 0, 0, 1}, SourcePort: 7946, SourceNode: "node-3"})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.compressMessage(msg)
+	}
+}
