@@ -3,6 +3,7 @@ package memberlist
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -164,6 +165,54 @@ func TestKeyRotationUnderTraffic(t *testing.T) {
 					t.Errorf("%s missed the message sent during step %d", m.config.Name, si)
 				}
 			}
+		}
+	})
+}
+
+// advertisingTransport makes a MockTransport announce another IP.
+type advertisingTransport struct {
+	*MockTransport
+	ip net.IP
+}
+
+func (t advertisingTransport) FinalAdvertiseAddr(string, int) (net.IP, int, error) {
+	_, port, err := t.MockTransport.FinalAdvertiseAddr("", 0)
+	return t.ip, port, err
+}
+
+// TestCIDRsAllowedKeepsOutsidersOut is the rogue-node scenario: members
+// that allow only their own network never add a node from another one,
+// whatever that node allows.
+func TestCIDRsAllowedKeepsOutsidersOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 31)
+		// Mock packets come from 127.0.0.1, so the members allow that too.
+		members, _ := ParseCIDRs([]string{"10.0.1.0/24", "127.0.0.0/8"})
+		all, _ := ParseCIDRs([]string{"0.0.0.0/0"})
+		node := func(name, ip string, allowed []net.IPNet) *Memberlist {
+			return c.add(name, func(conf *Config) {
+				conf.Transport = advertisingTransport{c.net.NewTransport(name), net.ParseIP(ip).To4()}
+				conf.CIDRsAllowed = allowed
+			})
+		}
+		a := node("a", "10.0.1.1", members)
+		b := node("b", "10.0.1.2", members)
+		rogue := node("rogue", "10.0.2.3", all)
+		if _, err := b.Join([]string{seedAddr(a)}); err != nil {
+			t.Fatalf("member join: %v", err)
+		}
+		rogue.Join([]string{seedAddr(a)})
+		advance(5 * time.Second)
+		for _, m := range []*Memberlist{a, b} {
+			if _, ok := stateOf(m, "rogue"); ok {
+				t.Errorf("%s added the rogue node", m.config.Name)
+			}
+			if n := m.NumMembers(); n != 2 {
+				t.Errorf("%s has %d members, want 2", m.config.Name, n)
+			}
+		}
+		if n := rogue.NumMembers(); n != 3 {
+			t.Errorf("the rogue node, which allows everyone, sees %d members, want 3", n)
 		}
 	})
 }

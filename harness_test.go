@@ -79,6 +79,8 @@ func mockTransportOf(m *Memberlist) *MockTransport {
 		return t
 	case *labelWrappedTransport:
 		return t.NodeAwareTransport.(*MockTransport)
+	case advertisingTransport:
+		return t.MockTransport
 	}
 	panic("not a mock transport")
 }
