@@ -234,3 +234,25 @@ func TestShutdownFromInsideACallback(t *testing.T) {
 		waitFor(t, 5*time.Second, "a shut itself down", func() bool { return a.shutdown.Load() })
 	})
 }
+
+func TestLeaveAndUpdateNodeTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 69)
+		silent := func(conf *Config) { conf.GossipInterval = 0; conf.ProbeInterval = 0; conf.PushPullInterval = 0 }
+		d := &recordingDelegate{meta: []byte("v1")}
+		a := c.add("a", silent, func(conf *Config) { conf.Delegate = d })
+		c.add("b", silent)
+		c.joinAll()
+		synctest.Wait()
+		if a.NumMembers() != 2 {
+			t.Fatalf("a has %d members", a.NumMembers())
+		}
+		d.meta = []byte("v2")
+		if err := a.UpdateNode(100 * time.Millisecond); err == nil || err.Error() != "timeout waiting for update broadcast" {
+			t.Errorf("UpdateNode with nothing gossiping = %v", err)
+		}
+		if err := a.Leave(100 * time.Millisecond); err == nil || err.Error() != "timeout waiting for leave broadcast" {
+			t.Errorf("Leave with nothing gossiping = %v", err)
+		}
+	})
+}
