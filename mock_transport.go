@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -63,9 +64,10 @@ type mockLink struct {
 //
 // A MockNetwork can inject faults, link by link: packet loss, delay,
 // jitter (and so reordering), duplication, one-way blocks and partitions.
-// Random decisions come from one generator owned by the network, so a run
-// with the same seed and the same sequence of sends makes the same
-// decisions. Links are named by the names given to NewTransport.
+// Random decisions come from one generator per link, derived from the
+// network's seed, so a run with the same seed and the same sequence of
+// sends on each link makes the same decisions, however sends on different
+// links interleave. Links are named by the names given to NewTransport.
 //
 // Delayed packets are delivered by time.AfterFunc, so inside a synctest
 // bubble they arrive on virtual time. Create the transports in the bubble
@@ -76,7 +78,8 @@ type mockLink struct {
 // transports are sending.
 type MockNetwork struct {
 	mu       sync.Mutex
-	rng      *rand.Rand // nil until first needed
+	seed     uint64
+	rngs     map[mockLink]*rand.Rand // one generator per link, made on first use
 	byAddr   map[string]*MockTransport
 	byName   map[string]*MockTransport
 	lastPort int
@@ -118,12 +121,13 @@ func (n *MockNetwork) NewTransport(name string) *MockTransport {
 	return t
 }
 
-// SetSeed reseeds the network's random generator, which decides packet
-// loss, duplication and jitter.
+// SetSeed reseeds the network's random generators, which decide packet
+// loss, duplication and jitter; the zero network uses seed 0.
 func (n *MockNetwork) SetSeed(seed uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.rng = rand.New(rand.NewPCG(seed, 0))
+	n.seed = seed
+	n.rngs = nil
 }
 
 // SetLink sets the faults of the link from the transport named from to the
@@ -280,29 +284,41 @@ func (n *MockNetwork) planLocked(from, to string) mockPlan {
 	if !ok {
 		f = n.defaults
 	}
-	if f.Loss > 0 && n.randLocked().Float64() < f.Loss {
+	if f.Loss > 0 && n.randLocked(from, to).Float64() < f.Loss {
 		return mockPlan{}
 	}
 	p := mockPlan{copies: 1}
-	if f.Duplicate > 0 && n.randLocked().Float64() < f.Duplicate {
+	if f.Duplicate > 0 && n.randLocked(from, to).Float64() < f.Duplicate {
 		p.copies = 2
 	}
 	for i := range p.copies {
 		p.delays[i] = f.Delay
 		if f.Jitter > 0 {
-			p.delays[i] += time.Duration(n.randLocked().Int64N(int64(f.Jitter)))
+			p.delays[i] += time.Duration(n.randLocked(from, to).Int64N(int64(f.Jitter)))
 		}
 	}
 	return p
 }
 
-// randLocked returns the network's generator, seeding it with 0 on first
-// use.
-func (n *MockNetwork) randLocked() *rand.Rand {
-	if n.rng == nil {
-		n.rng = rand.New(rand.NewPCG(0, 0))
+// randLocked returns the generator of the link from → to. Each link has
+// its own, seeded from the network's seed and the link's names, so the fate
+// of one link's packets does not depend on how sends on other links
+// interleave.
+func (n *MockNetwork) randLocked(from, to string) *rand.Rand {
+	l := mockLink{from, to}
+	if r, ok := n.rngs[l]; ok {
+		return r
 	}
-	return n.rng
+	if n.rngs == nil {
+		n.rngs = make(map[mockLink]*rand.Rand)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(from))
+	h.Write([]byte{0})
+	h.Write([]byte(to))
+	r := rand.New(rand.NewPCG(n.seed, h.Sum64()))
+	n.rngs[l] = r
+	return r
 }
 
 // MockAddress is the net.Addr of a MockTransport, reported as the From of
