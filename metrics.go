@@ -38,6 +38,7 @@ func (globalMetrics) MeasureSinceWithLabels(key []string, start time.Time, label
 // modified.
 var (
 	keyUDPSent          = []string{"memberlist", "udp", "sent"}
+	keyUDPReceived      = []string{"memberlist", "udp", "received"}
 	keyTCPSent          = []string{"memberlist", "tcp", "sent"}
 	keyTCPAccept        = []string{"memberlist", "tcp", "accept"}
 	keyTCPConnect       = []string{"memberlist", "tcp", "connect"}

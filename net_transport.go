@@ -449,10 +449,9 @@ func (t *NetTransport) readLoop(conn net.PacketConn) {
 
 // countUDPReceived adds n bytes to the memberlist.udp.received counter.
 func (t *NetTransport) countUDPReceived(n int) {
-	key := []string{"memberlist", "udp", "received"}
 	if t.metricSink != nil {
-		t.metricSink.IncrCounterWithLabels(key, float32(n), t.metricLabels)
+		t.metricSink.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
 		return
 	}
-	metrics.IncrCounterWithLabels(key, float32(n), t.metricLabels)
+	metrics.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
 }
