@@ -1,24 +1,25 @@
-package memberlist_test
+package memberlist
 
 import (
 	"fmt"
 	"io"
 	"slices"
-
-	"github.com/gossip-go/memberlist"
 )
 
 // ExampleMockNetwork runs two nodes on the in-memory network: no sockets,
 // and with testing/synctest the protocol's timers run on virtual time.
+// (The example is in package memberlist rather than memberlist_test so the
+// package's tests never import it by its own path: serf's suite replaces
+// hashicorp/memberlist with this directory.)
 func ExampleMockNetwork() {
-	network := &memberlist.MockNetwork{}
+	network := &MockNetwork{}
 	network.SetSeed(1)
-	start := func(name string) *memberlist.Memberlist {
-		conf := memberlist.DefaultLocalConfig()
+	start := func(name string) *Memberlist {
+		conf := DefaultLocalConfig()
 		conf.Name = name
 		conf.Transport = network.NewTransport(name)
 		conf.LogOutput = io.Discard
-		m, err := memberlist.Create(conf)
+		m, err := Create(conf)
 		if err != nil {
 			panic(err)
 		}
