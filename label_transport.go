@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -97,21 +98,28 @@ type stdLogWriter struct{ l *slog.Logger }
 var _ io.Writer = stdLogWriter{}
 
 func (w stdLogWriter) Write(p []byte) (int, error) {
-	msg := string(p)
+	msg := strings.TrimRight(string(p), "\n")
 	level := slog.LevelInfo
-	for tag, lv := range map[string]slog.Level{"[DEBUG] ": slog.LevelDebug, "[INFO] ": slog.LevelInfo, "[WARN] ": slog.LevelWarn, "[ERR] ": slog.LevelError, "[ERROR] ": slog.LevelError} {
-		if len(msg) >= len(tag) && msg[:len(tag)] == tag {
-			level, msg = lv, msg[len(tag):]
+	for _, tag := range stdLogTags {
+		if rest, ok := strings.CutPrefix(msg, tag.prefix); ok {
+			level, msg = tag.level, rest
 			break
 		}
 	}
-	const prefix = "memberlist: "
-	if len(msg) >= len(prefix) && msg[:len(prefix)] == prefix {
-		msg = msg[len(prefix):]
-	}
-	for len(msg) > 0 && msg[len(msg)-1] == '\n' {
-		msg = msg[:len(msg)-1]
-	}
+	msg = strings.TrimPrefix(msg, "memberlist: ")
 	w.l.Log(context.Background(), level, msg)
 	return len(p), nil
+}
+
+// stdLogTags maps the level tags of the "[LEVEL] memberlist: msg" convention
+// to slog levels. The table is never modified.
+var stdLogTags = []struct {
+	prefix string
+	level  slog.Level
+}{
+	{"[DEBUG] ", slog.LevelDebug},
+	{"[INFO] ", slog.LevelInfo},
+	{"[WARN] ", slog.LevelWarn},
+	{"[ERR] ", slog.LevelError},
+	{"[ERROR] ", slog.LevelError},
 }

@@ -179,19 +179,14 @@ func (m *Memberlist) mergeRemoteState(join bool, remote []pushNodeState, user []
 	return nil
 }
 
-// localVersions returns the versions of the local table's nodes, leaving out
-// nodes whose versions were never announced (an alive with a short Vsn):
-// their zeros would otherwise narrow the range to nothing and refuse every
-// later merge.
+// localVersions returns the versions of the local table's nodes. Every
+// entry has all six: alive messages without them are ignored (vsnValid).
 func (m *Memberlist) localVersions() []versioned {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]versioned, 0, len(m.nodes))
 	vsns := make([]uint8, 0, 6*len(m.nodes)) // one allocation for every vsn
 	for _, st := range m.nodes {
-		if st.PMin == 0 && st.PMax == 0 {
-			continue
-		}
 		vsns = st.appendVsn(vsns)
 		out = append(out, versioned{name: st.Name, state: st.State, vsn: vsns[len(vsns)-6 : len(vsns) : len(vsns)]})
 	}
