@@ -1,0 +1,268 @@
+package scoreboard
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// scenario is one fault story, run once per library with the same seed
+// and the same timings.
+type scenario struct {
+	name    string
+	serial  bool // run the libraries one after the other (memory figures)
+	oursOny bool // hashicorp/memberlist is not run (too slow at this size)
+	timings timings
+	run     func(w *world) ([]figure, error)
+}
+
+// size holds the sizes and durations of the board: full or quick.
+type size struct {
+	quick bool
+	scale float64 // multiplies virtual durations of the long phases
+}
+
+func (s size) pick(full, quick int) int {
+	if s.quick {
+		return quick
+	}
+	return full
+}
+
+func (s size) dur(full, quick time.Duration) time.Duration {
+	if s.quick {
+		return quick
+	}
+	return full
+}
+
+func lower(name, unit string, v value) figure  { return figure{Name: name, Unit: unit, Better: "lower", Value: v} }
+func higher(name, unit string, v value) figure { return figure{Name: name, Unit: unit, Better: "higher", Value: v} }
+
+// secs returns d in seconds as a value.
+func secs(d time.Duration) value { return num(d.Seconds()) }
+
+// falseDeaths counts NotifyLeave events in evs about subjects not in gone.
+func falseDeaths(evs []event, gone map[string]bool) int {
+	c := 0
+	for _, e := range evs {
+		if e.kind == evLeave && !gone[e.subject] {
+			c++
+		}
+	}
+	return c
+}
+
+// flips counts the join and leave events in evs about subject.
+func flips(evs []event, subject string) int {
+	c := 0
+	for _, e := range evs {
+		if e.subject == subject {
+			c++
+		}
+	}
+	return c
+}
+
+// disagreement returns the fraction of pairs of running observers (other
+// than subject) that disagree on whether subject is a member.
+func (w *world) disagreement(subject string) float64 {
+	k := w.lists(subject)
+	m := len(w.running()) - 1
+	if m < 2 {
+		return 0
+	}
+	return float64(k*(m-k)) / float64(m*(m-1)/2)
+}
+
+// sampler runs fn every period of virtual time for d, between calls of
+// step (which may change faults), and returns fn's values.
+func (w *world) sample(d, period time.Duration, fn func() float64) []float64 {
+	var out []float64
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		time.Sleep(period)
+		out = append(out, fn())
+	}
+	return out
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// perMinute averages xs, sampled every second, over each minute.
+func perMinute(xs []float64) []float64 {
+	var out []float64
+	for i := 0; i < len(xs); i += 60 {
+		out = append(out, mean(xs[i:min(i+60, len(xs))]))
+	}
+	return out
+}
+
+// suspicionBounds returns the Lifeguard suspicion timeout range for n nodes
+// (reference §3.2): min = mult × max(1, log10(n)) × interval, max = maxMult × min.
+func suspicionBounds(t timings, n int) (time.Duration, time.Duration) {
+	scale := math.Max(1, math.Log10(math.Max(1, float64(n))))
+	lo := time.Duration(float64(t.SuspicionMult) * scale * float64(t.ProbeInterval))
+	return lo, time.Duration(t.SuspicionMaxMult) * lo
+}
+
+// lanTimings are DefaultLANConfig's values, written out so that the board
+// can compute its reference bounds; both libraries use the same.
+func lanTimings() timings {
+	return timings{
+		ProbeInterval: time.Second, ProbeTimeout: 500 * time.Millisecond,
+		GossipInterval: 200 * time.Millisecond, PushPullInterval: 30 * time.Second,
+		SuspicionMult: 4, SuspicionMaxMult: 6, GossipToTheDeadTime: 30 * time.Second,
+		RetransmitMult: 4, IndirectChecks: 3, AwarenessMaxMult: 8, TCPTimeout: 10 * time.Second,
+		GossipNodes: 3,
+	}
+}
+
+// scenarios returns the board's scenarios at size s.
+func scenarios(s size) []scenario {
+	var out []scenario
+	out = append(out, steady(s))
+	for _, loss := range []float64{0.1, 0.2, 0.3} {
+		for _, fallback := range []bool{true, false} {
+			out = append(out, lossy(s, loss, fallback))
+		}
+	}
+	out = append(out, kill(s))
+	out = append(out, flipFlop(s, 20*time.Second), flipFlop(s, 4*time.Second))
+	out = append(out, lossyMinority(s), partition(s))
+	out = append(out, massRestart(s, false, 0), massRestart(s, false, 5*time.Second))
+	out = append(out, leaveThenShutdown(s), joinStorm(s, s.pick(128, 32), false))
+	if !s.quick {
+		out = append(out, joinStorm(s, 1000, true))
+	}
+	out = append(out, resurrection(s))
+	return out
+}
+
+func steady(s size) scenario {
+	n, d := s.pick(50, 16), s.dur(5*time.Minute, time.Minute)
+	return scenario{
+		name:    fmt.Sprintf("steady: %d nodes, %v", n, d),
+		timings: lanTimings(),
+		run: func(w *world) ([]figure, error) {
+			names, err := w.startCluster("n", n)
+			if err != nil {
+				return nil, err
+			}
+			t0 := time.Now()
+			p0, b0 := w.callCount("memberlist.udp.sent"), w.counter("memberlist.udp.sent")
+			s0, tb0 := w.counter("memberlist.msg.suspect"), w.counter("memberlist.tcp.sent")
+			time.Sleep(d)
+			ns := float64(len(names)) * d.Seconds()
+			return []figure{
+				lower("suspicions", "", num(w.counter("memberlist.msg.suspect")-s0)),
+				lower("false deaths", "", num(float64(falseDeaths(w.events.since(t0), nil)))),
+				lower("packets per node-second", "", num((w.callCount("memberlist.udp.sent")-p0)/ns)),
+				lower("UDP bytes per node-second", "B", num((w.counter("memberlist.udp.sent")-b0)/ns)),
+				lower("TCP bytes per node-second", "B", num((w.counter("memberlist.tcp.sent")-tb0)/ns)),
+			}, nil
+		},
+	}
+}
+
+func lossy(s size, loss float64, fallback bool) scenario {
+	n, d := s.pick(32, 16), s.dur(10*time.Minute, 90*time.Second)
+	t := lanTimings()
+	t.DisableTCPPings = !fallback
+	onoff := map[bool]string{true: "on", false: "off"}[fallback]
+	return scenario{
+		name:    fmt.Sprintf("loss %.0f%%, TCP fallback %s: %d nodes, %v", loss*100, onoff, n, d),
+		timings: t,
+		run: func(w *world) ([]figure, error) {
+			if _, err := w.startCluster("n", n); err != nil {
+				return nil, err
+			}
+			t0 := time.Now()
+			s0, r0 := w.counter("memberlist.msg.suspect"), w.logs.refutes.Load()
+			w.net.SetAllLinks(mockLoss(loss))
+			time.Sleep(d)
+			w.net.SetAllLinks(mockLoss(0))
+			return []figure{
+				lower("false suspicions", "", num(w.counter("memberlist.msg.suspect")-s0)),
+				lower("false deaths", "", num(float64(falseDeaths(w.events.since(t0), nil)))),
+				lower("refutations", "", num(float64(w.logs.refutes.Load()-r0))),
+				lower("max health score", "", num(w.gaugeMax("memberlist.health.score"))),
+			}, nil
+		},
+	}
+}
+
+func kill(s size) scenario {
+	n := s.pick(64, 24)
+	t := lanTimings()
+	return scenario{
+		name:    fmt.Sprintf("kill: %d nodes, 1 then 10%%", n),
+		timings: t,
+		run: func(w *world) ([]figure, error) {
+			names, err := w.startCluster("n", n)
+			if err != nil {
+				return nil, err
+			}
+			time.Sleep(10 * time.Second)
+			one, oneOK := w.detect(names[n/2 : n/2+1])
+			time.Sleep(10 * time.Second)
+			many := max(1, n/10)
+			rest := w.running()
+			batch, manyOK := w.detect(rest[len(rest)-many:])
+			figs := detectionFigures("1 killed", one, oneOK)
+			figs = append(figs, detectionFigures(fmt.Sprintf("%d killed at once", many), batch, manyOK)...)
+			return figs, nil
+		},
+	}
+}
+
+// detect kills victims at once and waits, for at most 3 minutes, until
+// every other running node has seen each of them leave. It returns every
+// (observer, victim) detection delay, sorted, and whether all came.
+func (w *world) detect(victims []string) ([]float64, bool) {
+	t0 := time.Now()
+	gone := map[string]bool{}
+	for _, v := range victims {
+		gone[v] = true
+		w.kill(v)
+	}
+	want := len(victims) * len(w.running())
+	var delays []float64
+	_, ok := w.waitUntil(func() bool {
+		delays = delays[:0]
+		seen := map[[2]string]bool{}
+		for _, e := range w.events.since(t0) {
+			k := [2]string{e.observer, e.subject}
+			if e.kind == evLeave && gone[e.subject] && !seen[k] {
+				seen[k] = true
+				delays = append(delays, e.at.Sub(t0).Seconds())
+			}
+		}
+		return len(delays) >= want
+	}, 100*time.Millisecond, 3*time.Minute)
+	slices.Sort(delays)
+	return delays, ok
+}
+
+func detectionFigures(what string, delays []float64, ok bool) []figure {
+	first, last := na, never
+	if len(delays) > 0 {
+		first = num(delays[0])
+	}
+	if ok && len(delays) > 0 {
+		last = num(delays[len(delays)-1])
+	}
+	f := lower(what+": first detection", "s", first)
+	l := lower(what+": last detection", "s", last)
+	f.Series, l.Series = delays, delays
+	return []figure{f, l}
+}
