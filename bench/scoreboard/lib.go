@@ -34,21 +34,21 @@ type nodeOptions struct {
 // timings are the Config fields the scenarios vary. A zero field keeps the
 // library's DefaultLANConfig value.
 type timings struct {
-	ProbeInterval         time.Duration
-	ProbeTimeout          time.Duration
-	GossipInterval        time.Duration
-	PushPullInterval      time.Duration
-	SuspicionMult         int
-	SuspicionMaxMult      int
-	GossipToTheDeadTime   time.Duration
-	DeadNodeReclaimTime   time.Duration
-	DisableTCPPings       bool
-	ReclaimTimeSet        bool // DeadNodeReclaimTime applies even when zero
-	RetransmitMult        int
-	IndirectChecks        int
-	AwarenessMaxMult      int
-	TCPTimeout            time.Duration
-	GossipNodes           int
+	ProbeInterval       time.Duration
+	ProbeTimeout        time.Duration
+	GossipInterval      time.Duration
+	PushPullInterval    time.Duration
+	SuspicionMult       int
+	SuspicionMaxMult    int
+	GossipToTheDeadTime time.Duration
+	DeadNodeReclaimTime time.Duration
+	DisableTCPPings     bool
+	ReclaimTimeSet      bool // DeadNodeReclaimTime applies even when zero
+	RetransmitMult      int
+	IndirectChecks      int
+	AwarenessMaxMult    int
+	TCPTimeout          time.Duration
+	GossipNodes         int
 }
 
 // node is one running memberlist.
@@ -92,14 +92,14 @@ func (oursLib) start(tr *ours.MockTransport, o nodeOptions) (node, error) {
 
 type oursNode struct{ ml *ours.Memberlist }
 
-func (n oursNode) join(a []string) (int, error)        { return n.ml.Join(a) }
-func (n oursNode) leave(d time.Duration) error         { return n.ml.Leave(d) }
-func (n oursNode) shutdown() error                     { return n.ml.Shutdown() }
-func (n oursNode) health() int                         { return n.ml.GetHealthScore() }
-func (n oursNode) updateNode(d time.Duration) error    { return n.ml.UpdateNode(d) }
-func (n oursNode) members() []member                   { return membersOf(n.ml.Members(), addrOfOurs) }
-func addrOfOurs(m *ours.Node) (string, string)         { return m.Name, m.Address() }
-func addrOfTheirs(m *theirs.Node) (string, string)     { return m.Name, m.Address() }
+func (n oursNode) join(a []string) (int, error)     { return n.ml.Join(a) }
+func (n oursNode) leave(d time.Duration) error      { return n.ml.Leave(d) }
+func (n oursNode) shutdown() error                  { return n.ml.Shutdown() }
+func (n oursNode) health() int                      { return n.ml.GetHealthScore() }
+func (n oursNode) updateNode(d time.Duration) error { return n.ml.UpdateNode(d) }
+func (n oursNode) members() []member                { return membersOf(n.ml.Members(), addrOfOurs) }
+func addrOfOurs(m *ours.Node) (string, string)      { return m.Name, m.Address() }
+func addrOfTheirs(m *theirs.Node) (string, string)  { return m.Name, m.Address() }
 func membersOf[N any](ns []*N, f func(*N) (string, string)) []member {
 	out := make([]member, len(ns))
 	for i, n := range ns {

@@ -37,8 +37,12 @@ func (s size) dur(full, quick time.Duration) time.Duration {
 	return full
 }
 
-func lower(name, unit string, v value) figure  { return figure{Name: name, Unit: unit, Better: "lower", Value: v} }
-func higher(name, unit string, v value) figure { return figure{Name: name, Unit: unit, Better: "higher", Value: v} }
+func lower(name, unit string, v value) figure {
+	return figure{Name: name, Unit: unit, Better: "lower", Value: v}
+}
+func higher(name, unit string, v value) figure {
+	return figure{Name: name, Unit: unit, Better: "higher", Value: v}
+}
 
 // secs returns d in seconds as a value.
 func secs(d time.Duration) value { return num(d.Seconds()) }

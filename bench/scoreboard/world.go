@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -188,8 +188,8 @@ type world struct {
 	run     string
 	sink    *sink
 
-	names []string                      // every node ever started, in order
-	nodes map[string]node               // running nodes by name
+	names []string                       // every node ever started, in order
+	nodes map[string]node                // running nodes by name
 	trs   map[string]*ours.MockTransport // current transport by name
 	start time.Time
 }
