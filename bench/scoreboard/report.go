@@ -35,8 +35,10 @@ func (v value) String() string {
 		return fmt.Sprintf("%.0f", v.V)
 	case math.Abs(v.V) >= 10:
 		return fmt.Sprintf("%.1f", v.V)
-	default:
+	case math.Abs(v.V) >= 1:
 		return fmt.Sprintf("%.2f", v.V)
+	default:
+		return fmt.Sprintf("%.3f", v.V)
 	}
 }
 

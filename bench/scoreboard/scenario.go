@@ -11,8 +11,9 @@ import (
 // and the same timings.
 type scenario struct {
 	name    string
-	serial  bool // run the libraries one after the other (memory figures)
-	oursOny bool // hashicorp/memberlist is not run (too slow at this size)
+	serial  bool   // run the libraries one after the other (memory figures)
+	oursOny bool   // hashicorp/memberlist is not run (too slow at this size)
+	note    string // printed under the table
 	timings timings
 	run     func(w *world) ([]figure, error)
 }
@@ -168,7 +169,7 @@ func steady(s size) scenario {
 			time.Sleep(d)
 			ns := float64(len(names)) * d.Seconds()
 			return []figure{
-				lower("suspicions", "", num(w.counter("memberlist.msg.suspect")-s0)),
+				lower("suspect state changes, all observers", "", num(w.counter("memberlist.msg.suspect")-s0)),
 				lower("false deaths", "", num(float64(falseDeaths(w.events.since(t0), nil)))),
 				lower("packets per node-second", "", num((w.callCount("memberlist.udp.sent")-p0)/ns)),
 				lower("UDP bytes per node-second", "B", num((w.counter("memberlist.udp.sent")-b0)/ns)),
@@ -196,7 +197,7 @@ func lossy(s size, loss float64, fallback bool) scenario {
 			time.Sleep(d)
 			w.net.SetAllLinks(mockLoss(0))
 			return []figure{
-				lower("false suspicions", "", num(w.counter("memberlist.msg.suspect")-s0)),
+				lower("suspect state changes, all observers", "", num(w.counter("memberlist.msg.suspect")-s0)),
 				lower("false deaths", "", num(float64(falseDeaths(w.events.since(t0), nil)))),
 				lower("refutations", "", num(float64(w.logs.refutes.Load()-r0))),
 				lower("max health score", "", num(w.gaugeMax("memberlist.health.score"))),
@@ -208,9 +209,15 @@ func lossy(s size, loss float64, fallback bool) scenario {
 func kill(s size) scenario {
 	n := s.pick(64, 24)
 	t := lanTimings()
+	lo, hi := suspicionBounds(t, n)
+	swim := time.Duration(math.E / (math.E - 1) * float64(t.ProbeInterval))
 	return scenario{
 		name:    fmt.Sprintf("kill: %d nodes, 1 then 10%%", n),
 		timings: t,
+		note: fmt.Sprintf("kill: SWIM expects the first probe of a dead node after about e/(e-1) = 1.58 probe periods (%v); "+
+			"the suspicion timeout of §3.2 for %d nodes is %v with enough confirmations and %v without, so the first "+
+			"detection is expected between %v and %v.", swim.Round(10*time.Millisecond), n, lo.Round(10*time.Millisecond), hi.Round(10*time.Millisecond),
+			(swim + lo).Round(10*time.Millisecond), (swim + hi).Round(10*time.Millisecond)),
 		run: func(w *world) ([]figure, error) {
 			names, err := w.startCluster("n", n)
 			if err != nil {

@@ -34,9 +34,11 @@ func (w *world) setBoth(subject string, f ours.MockLinkFaults) {
 // then none for period, and so on.
 func flipFlop(s size, period time.Duration) scenario {
 	n, d := s.pick(32, 16), s.dur(5*time.Minute, 2*time.Minute)
+	t := lanTimings()
+	t.DisableTCPPings = true
 	return scenario{
-		name:    fmt.Sprintf("flip-flop %v on/off: %d nodes, %v", period, n, d),
-		timings: lanTimings(),
+		name:    fmt.Sprintf("flip-flop %v on/off, TCP fallback off: %d nodes, %v", period, n, d),
+		timings: t,
 		run: func(w *world) ([]figure, error) {
 			names, err := w.startCluster("n", n)
 			if err != nil {
@@ -65,9 +67,11 @@ func flipFlop(s size, period time.Duration) scenario {
 // lossyMinority is Rapid's test: 80 % loss on every link of 1 % of nodes.
 func lossyMinority(s size) scenario {
 	n, d := s.pick(100, 32), s.dur(5*time.Minute, 2*time.Minute)
+	t := lanTimings()
+	t.DisableTCPPings = true
 	return scenario{
-		name:    fmt.Sprintf("lossy minority 80%% on 1%%: %d nodes, %v", n, d),
-		timings: lanTimings(),
+		name:    fmt.Sprintf("lossy minority 80%% on 1%%, TCP fallback off: %d nodes, %v", n, d),
+		timings: t,
 		run: func(w *world) ([]figure, error) {
 			names, err := w.startCluster("n", n)
 			if err != nil {

@@ -37,8 +37,12 @@ func TestScoreboard(t *testing.T) {
 	}
 	start := time.Now()
 	var rows []row
+	var notes []string
 	for _, sc := range all {
 		rows = append(rows, runScenario(t, sc, *flagSeed)...)
+		if sc.note != "" {
+			notes = append(notes, sc.note)
+		}
 	}
 	meta := map[string]string{
 		"date":    time.Now().UTC().Format("2006-01-02"),
@@ -51,10 +55,13 @@ func TestScoreboard(t *testing.T) {
 	}
 	var b strings.Builder
 	writeMarkdown(&b, rows)
+	for _, n := range notes {
+		fmt.Fprintf(&b, "\n%s\n", n)
+	}
 	fmt.Printf("\nFault scoreboard (%s, seed %d, quick=%v, %s, %d CPUs, %s wall)\n\n%s\n",
 		meta["date"], *flagSeed, sz.quick, meta["go"], runtime.NumCPU(), meta["wall"], b.String())
 	if *flagOut != "" {
-		if err := writeOutputs(*flagOut, meta, rows); err != nil {
+		if err := writeOutputs(*flagOut, meta, rows, notes); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -132,7 +139,7 @@ func pair(scenario string, a, b []figure) []row {
 	return rows
 }
 
-func writeOutputs(dir string, meta map[string]string, rows []row) error {
+func writeOutputs(dir string, meta map[string]string, rows []row, notes []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -142,6 +149,9 @@ func writeOutputs(dir string, meta map[string]string, rows []row) error {
 		meta["date"], meta["seed"], meta["quick"], meta["go"], meta["cpus"], meta["machine"], meta["wall"])
 	fmt.Fprintf(&md, "Ratio: above 1 means ours does better (theirs ÷ ours when lower is better).\n\n")
 	writeMarkdown(&md, rows)
+	for _, n := range notes {
+		fmt.Fprintf(&md, "\n%s\n", n)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "scoreboard.md"), []byte(md.String()), 0o644); err != nil {
 		return err
 	}
