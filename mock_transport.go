@@ -31,9 +31,11 @@ const (
 var errMockTransportShutdown = errors.New("mock transport is shut down")
 
 // MockLinkFaults describes how a MockNetwork treats the packets sent over
-// one link. The zero value is a perfect link: no loss, no delay, no
-// duplicates. Streams are not affected by link faults; only a cut link
-// (MockNetwork.Block, MockNetwork.Partition) refuses them.
+// one link, and the streams dialled over it from its source to its
+// destination. The zero value is a perfect link: no loss, no delay, no
+// duplicates, working streams. Streams are affected only by Stream and
+// StreamResetAfter, and by a cut link (MockNetwork.Block,
+// MockNetwork.Partition), which refuses them.
 type MockLinkFaults struct {
 	// Loss is the probability, from 0 to 1, that a packet is dropped.
 	Loss float64
@@ -43,13 +45,22 @@ type MockLinkFaults struct {
 	Duplicate float64
 
 	// Delay is added to every packet's delivery. Zero or negative means
-	// immediate delivery, before the sender's write returns.
+	// immediate delivery, before the sender's write returns. A delayed
+	// packet still carries its send time as Packet.Timestamp, so a round
+	// trip measured from timestamps counts the outbound delay only.
 	Delay time.Duration
 
 	// Jitter adds a uniformly random extra delay in [0, Jitter) to every
 	// packet, so packets on a jittery link may be reordered. Zero or
 	// negative means none.
 	Jitter time.Duration
+
+	// Stream is the fault applied to streams dialled over the link.
+	Stream MockStreamFault
+
+	// StreamResetAfter is the byte count after which a stream is reset
+	// when Stream is MockStreamReset.
+	StreamResetAfter int
 }
 
 // mockLink is a directed link between two transport names.
@@ -63,7 +74,12 @@ type mockLink struct {
 // virtual time inside a testing/synctest bubble.
 //
 // A MockNetwork can inject faults, link by link: packet loss, delay,
-// jitter (and so reordering), duplication, one-way blocks and partitions.
+// jitter (and so reordering), duplication, one-way blocks and partitions
+// (SetLink, SetAllLinks, Block, Partition), stream faults (refused,
+// hanging, reset and stalled streams: MockLinkFaults.Stream); node by
+// node: inbound and outbound loss and stream faults (SetNode), and pauses
+// (Pause, Resume). It counts what it does to each link's packets and
+// streams (LinkStats, TotalStats).
 // Random decisions come from one generator per link, derived from the
 // network's seed, so a run with the same seed and the same sequence of
 // sends on each link makes the same decisions, however sends on different
@@ -88,7 +104,9 @@ type MockNetwork struct {
 	links    map[mockLink]MockLinkFaults
 	blocked  map[mockLink]bool
 	groups   map[string]int // partition group by name; nil when not partitioned
+	nodes    map[string]MockNodeFaults
 	capture  func(from, to string, b []byte)
+	stats    map[mockLink]*mockCounters
 }
 
 // NewTransport returns a new transport attached to the network, with the
@@ -151,8 +169,9 @@ func (n *MockNetwork) SetAllLinks(f MockLinkFaults) {
 }
 
 // Block drops every packet from the transport named from to the one named
-// to, and refuses streams between them in both directions (a TCP
-// connection needs both). The reverse direction still carries packets.
+// to, and refuses new streams between them in both directions, since a
+// TCP connection needs both; streams already open are not affected. The
+// reverse direction still carries packets.
 func (n *MockNetwork) Block(from, to string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -212,31 +231,63 @@ type mockPlan struct {
 	delays [2]time.Duration
 }
 
-// routePacket finds the destination of a packet from the transport named
-// from and decides its fate.
-func (n *MockNetwork) routePacket(from string, a Address) (*MockTransport, mockPlan, func(string, string, []byte), error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	dest, err := n.lookupLocked(a)
-	if err != nil {
-		return nil, mockPlan{}, nil, err
-	}
-	return dest, n.planLocked(from, dest.name), n.capture, nil
+// mockRoute is where a packet goes and what happens to it on the way.
+type mockRoute struct {
+	dest    *MockTransport
+	plan    mockPlan
+	capture func(from, to string, b []byte)
+	stats   *mockCounters
 }
 
-// routeStream finds the destination of a stream from the transport named
-// from, failing when the link is cut in either direction.
-func (n *MockNetwork) routeStream(from string, a Address) (*MockTransport, error) {
+// routePacket finds the destination of a packet of size bytes from src,
+// decides its fate and counts it.
+func (n *MockNetwork) routePacket(src *MockTransport, a Address, size int) (mockRoute, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	dest, err := n.lookupLocked(a)
 	if err != nil {
-		return nil, err
+		return mockRoute{}, err
 	}
-	if n.cutLocked(from, dest.name) || n.cutLocked(dest.name, from) {
-		return nil, fmt.Errorf("mock: connection from %q to %q refused: link is cut", from, dest.name)
+	c := n.statsLocked(src.name, dest.name)
+	c.packetsSent.Add(1)
+	c.bytesSent.Add(uint64(size))
+	return mockRoute{dest: dest, plan: n.planLocked(src, dest.name, c), capture: n.capture, stats: c}, nil
+}
+
+// mockStreamRoute is where a dial goes and what happens to its stream.
+type mockStreamRoute struct {
+	dest  *MockTransport
+	plan  mockStreamPlan
+	stats *mockCounters
+}
+
+// routeStream finds the destination of a stream from src, failing when src
+// is paused, the link is cut in either direction or a fault refuses it.
+func (n *MockNetwork) routeStream(src *MockTransport, a Address) (mockStreamRoute, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	dest, err := n.lookupLocked(a)
+	if err != nil {
+		return mockStreamRoute{}, err
 	}
-	return dest, nil
+	from, to := src.name, dest.name
+	c := n.statsLocked(from, to)
+	why := n.cutReasonLocked(from, to)
+	if why == "" {
+		why = n.cutReasonLocked(to, from)
+	}
+	if why == "" && src.paused.Load() {
+		why = fmt.Sprintf("%q is paused", from)
+	}
+	plan := n.streamPlanLocked(from, to)
+	if why == "" && plan.fault == MockStreamRefuse {
+		why = "stream fault"
+	}
+	if why != "" {
+		c.streamsRefused.Add(1)
+		return mockStreamRoute{}, fmt.Errorf("mock: connection from %q to %q refused: %s", from, to, why)
+	}
+	return mockStreamRoute{dest: dest, plan: plan, stats: c}, nil
 }
 
 // lookupLocked finds a by name when it has one, by address otherwise.
@@ -253,18 +304,6 @@ func (n *MockNetwork) lookupLocked(a Address) (*MockTransport, error) {
 	return dest, nil
 }
 
-// cutLocked reports whether a block or the partition stops packets from
-// the transport named from to the one named to.
-func (n *MockNetwork) cutLocked(from, to string) bool {
-	if n.blocked[mockLink{from, to}] {
-		return true
-	}
-	if n.groups == nil {
-		return false
-	}
-	return n.groupLocked(from) != n.groupLocked(to)
-}
-
 // groupLocked returns the partition group of name; -1 for unlisted names.
 func (n *MockNetwork) groupLocked(name string) int {
 	if g, ok := n.groups[name]; ok {
@@ -273,18 +312,26 @@ func (n *MockNetwork) groupLocked(name string) int {
 	return -1
 }
 
-// planLocked decides the fate of a packet on the link from → to. It draws
-// from the generator only for the faults that are set, so a perfect
-// network consumes no randomness.
-func (n *MockNetwork) planLocked(from, to string) mockPlan {
+// planLocked decides the fate of a packet from src to the transport named
+// to and counts the drops it decides. It draws from the link's generator
+// only for the faults that are set, so a perfect network consumes no
+// randomness.
+func (n *MockNetwork) planLocked(src *MockTransport, to string, c *mockCounters) mockPlan {
+	from := src.name
+	if src.paused.Load() {
+		c.packetsPaused.Add(1)
+		return mockPlan{}
+	}
 	if n.cutLocked(from, to) {
+		c.packetsCut.Add(1)
 		return mockPlan{}
 	}
 	f, ok := n.links[mockLink{from, to}]
 	if !ok {
 		f = n.defaults
 	}
-	if f.Loss > 0 && n.randLocked(from, to).Float64() < f.Loss {
+	if n.lostLocked(from, to, f) {
+		c.packetsLost.Add(1)
 		return mockPlan{}
 	}
 	p := mockPlan{copies: 1}
@@ -353,20 +400,31 @@ type MockTransport struct {
 	port    int
 	addr    *MockAddress
 
-	packetCh   chan *Packet
-	streamCh   chan net.Conn
-	shutdownCh chan struct{}
-	dropped    atomic.Uint64
+	packetCh    chan *Packet
+	streamCh    chan net.Conn
+	shutdownCh  chan struct{}
+	dropped     atomic.Uint64
+	ingestStats mockCounters // counts for IngestPacket, which has no link
+	paused      atomic.Bool  // written under mu, read without it
 
-	mu      sync.Mutex
-	closed  bool                       // guarded by mu
-	pending map[*mockDelivery]struct{} // delayed packets; guarded by mu
-	wg      sync.WaitGroup             // delayed deliveries
+	mu          sync.Mutex
+	closed      bool                       // guarded by mu
+	pending     map[*mockDelivery]struct{} // delayed packets; guarded by mu
+	heldPackets []mockHeld                 // arrived while paused; guarded by mu
+	heldStreams []net.Conn                 // dialled while paused; guarded by mu
+	wg          sync.WaitGroup             // delayed deliveries
 }
 
 // mockDelivery is a delayed packet waiting for its timer.
 type mockDelivery struct {
 	timer *time.Timer
+}
+
+// mockHeld is a packet held for a paused transport, with the counters of
+// its link.
+type mockHeld struct {
+	p     *Packet
+	stats *mockCounters
 }
 
 var (
@@ -383,7 +441,8 @@ func (t *MockTransport) FinalAdvertiseAddr(string, int) (net.IP, int, error) {
 	return net.ParseIP(mockHost), t.port, nil
 }
 
-// WriteTo sends b to the transport with address addr.
+// WriteTo sends b to the transport with address addr, as WriteToAddress
+// does.
 func (t *MockTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 	return t.WriteToAddress(b, Address{Addr: addr})
 }
@@ -391,37 +450,39 @@ func (t *MockTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 // WriteToAddress sends b to the transport named a.Name, or when a.Name is
 // empty to the one with address a.Addr. It fails when there is no such
 // transport or this one has shut down, and otherwise returns the send
-// time, whatever the network then does with the packet.
+// time, whatever the network then does with the packet. Every copy of the
+// packet that is delivered carries that same time as its Timestamp, even
+// when the link delays it.
 func (t *MockTransport) WriteToAddress(b []byte, a Address) (time.Time, error) {
 	if t.isShutdown() {
 		return time.Time{}, errMockTransportShutdown
 	}
-	dest, plan, capture, err := t.network.routePacket(t.name, a)
+	r, err := t.network.routePacket(t, a, len(b))
 	if err != nil {
 		return time.Time{}, err
 	}
 	now := time.Now()
-	if plan.copies == 0 && capture == nil {
+	if r.plan.copies == 0 && r.capture == nil {
 		return now, nil
 	}
 	buf := bytes.Clone(b)
-	if capture != nil {
-		capture(t.name, dest.name, buf)
+	if r.capture != nil {
+		r.capture(t.name, r.dest.name, buf)
 	}
-	for i := range plan.copies {
+	for i := range r.plan.copies {
 		if i > 0 {
 			buf = bytes.Clone(buf)
 		}
-		dest.deliver(buf, t.addr, plan.delays[i])
+		r.dest.deliver(&Packet{Buf: buf, From: t.addr, Timestamp: now}, r.plan.delays[i], r.stats)
 	}
 	return now, nil
 }
 
-// deliver queues buf from the given sender now, or after delay on a
-// timer that Shutdown stops. The packet is timestamped on arrival.
-func (t *MockTransport) deliver(buf []byte, from net.Addr, delay time.Duration) {
+// deliver queues p now, or after delay on a timer that Shutdown stops,
+// counting its fate on stats.
+func (t *MockTransport) deliver(p *Packet, delay time.Duration, stats *mockCounters) {
 	if delay <= 0 {
-		t.enqueue(&Packet{Buf: buf, From: from, Timestamp: time.Now()})
+		t.enqueue(p, stats)
 		return
 	}
 	t.mu.Lock()
@@ -431,40 +492,58 @@ func (t *MockTransport) deliver(buf []byte, from net.Addr, delay time.Duration) 
 	}
 	d := &mockDelivery{}
 	t.wg.Add(1)
-	d.timer = time.AfterFunc(delay, func() { t.arrive(d, buf, from) })
+	d.timer = time.AfterFunc(delay, func() { t.arrive(d, p, stats) })
 	t.pending[d] = struct{}{}
 }
 
 // arrive runs when the timer of a delayed packet fires.
-func (t *MockTransport) arrive(d *mockDelivery, buf []byte, from net.Addr) {
+func (t *MockTransport) arrive(d *mockDelivery, p *Packet, stats *mockCounters) {
 	defer t.wg.Done()
 	t.mu.Lock()
 	delete(t.pending, d)
 	closed := t.closed
 	t.mu.Unlock()
 	if !closed {
-		t.enqueue(&Packet{Buf: buf, From: from, Timestamp: time.Now()})
+		t.enqueue(p, stats)
 	}
 }
 
-// enqueue puts p in the inbox, or drops it when the transport has shut
-// down (silently) or the inbox is full (counted). It reports whether p
-// was queued.
-func (t *MockTransport) enqueue(p *Packet) bool {
+// enqueue puts p in the inbox, holds it while the transport is paused, or
+// drops it when the transport has shut down (silently) or the inbox or the
+// paused backlog is full (counted). It reports whether p was queued or
+// held.
+func (t *MockTransport) enqueue(p *Packet, stats *mockCounters) bool {
 	if t.isShutdown() {
 		return false
 	}
+	if t.paused.Load() {
+		t.mu.Lock()
+		if t.paused.Load() && !t.closed {
+			ok := t.holdLocked(p, stats)
+			t.mu.Unlock()
+			return ok
+		}
+		t.mu.Unlock()
+	}
+	return t.push(p, stats)
+}
+
+// push puts p in the inbox, counting it as delivered, or as dropped when
+// the inbox is full.
+func (t *MockTransport) push(p *Packet, stats *mockCounters) bool {
 	select {
 	case t.packetCh <- p:
+		stats.packetsDelivered.Add(1)
 		return true
 	default:
 		t.dropped.Add(1)
+		stats.packetsOverflow.Add(1)
 		return false
 	}
 }
 
 // DroppedPackets returns how many inbound packets were dropped because
-// the inbox was full.
+// the inbox, or the backlog of a paused transport, was full.
 func (t *MockTransport) DroppedPackets() uint64 {
 	return t.dropped.Load()
 }
@@ -485,46 +564,63 @@ func (t *MockTransport) IngestPacket(conn net.Conn, addr net.Addr, now time.Time
 	if t.isShutdown() {
 		return errMockTransportShutdown
 	}
-	if !t.enqueue(&Packet{Buf: buf, From: addr, Timestamp: now}) {
+	if !t.enqueue(&Packet{Buf: buf, From: addr, Timestamp: now}, &t.ingestStats) {
 		return fmt.Errorf("mock: packet inbox of %s is full", t.addr)
 	}
 	return nil
 }
 
-// DialTimeout opens a stream to the transport with address addr.
+// DialTimeout opens a stream to the transport with address addr, as
+// DialAddressTimeout does.
 func (t *MockTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
 	return t.DialAddressTimeout(Address{Addr: addr}, timeout)
 }
 
 // DialAddressTimeout opens a stream to the transport named a.Name, or
 // when a.Name is empty to the one with address a.Addr: it queues one end
-// of a net.Pipe on the peer's StreamCh and returns the other. It never
-// waits, so any timeout is honoured. It fails when there is no such
-// transport, either transport has shut down, the link is cut or the
-// peer's backlog is full.
+// of a net.Pipe on the peer's StreamCh and returns the other. It fails at
+// once when there is no such transport, either transport has shut down,
+// this one is paused, the link is cut in either direction, a
+// MockStreamRefuse fault applies or the peer's backlog is full. It waits
+// only under a MockStreamHang fault, for timeout, and then fails.
 func (t *MockTransport) DialAddressTimeout(a Address, timeout time.Duration) (net.Conn, error) {
 	if t.isShutdown() {
 		return nil, errMockTransportShutdown
 	}
-	dest, err := t.network.routeStream(t.name, a)
+	r, err := t.network.routeStream(t, a)
 	if err != nil {
 		return nil, err
 	}
-	local, remote := net.Pipe()
-	if err := dest.offerStream(remote); err != nil {
-		local.Close()
-		remote.Close()
+	if r.plan.fault == MockStreamHang {
+		err := t.hang(r.dest.name, timeout)
+		r.stats.streamsRefused.Add(1)
 		return nil, err
 	}
+	local, remote := mockStreamPair(t.name, r.dest.name, r.plan, r.stats)
+	if err := r.dest.offerStream(remote); err != nil {
+		local.Close()
+		remote.Close()
+		r.stats.streamsRefused.Add(1)
+		return nil, err
+	}
+	r.stats.streamsOpened.Add(1)
 	return local, nil
 }
 
-// offerStream queues conn on the stream backlog.
+// offerStream queues conn on the stream backlog, or holds it while the
+// transport is paused.
 func (t *MockTransport) offerStream(conn net.Conn) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
 		return fmt.Errorf("mock: connection to %s refused: transport is shut down", t.addr)
+	}
+	if t.paused.Load() {
+		if len(t.heldStreams) >= mockBacklogSize {
+			return fmt.Errorf("mock: connection to %s refused: backlog is full", t.addr)
+		}
+		t.heldStreams = append(t.heldStreams, conn)
+		return nil
 	}
 	select {
 	case t.streamCh <- conn:
@@ -562,6 +658,7 @@ func (t *MockTransport) Shutdown() error {
 		}
 		clear(t.pending)
 		t.closeBacklogLocked()
+		t.dropHeldLocked()
 	}
 	t.mu.Unlock()
 	t.wg.Wait()
