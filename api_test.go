@@ -1081,6 +1081,7 @@ var apiAllowedAdditions = map[string]bool{
 	"method MockNetwork.LinkStats":        true,
 	"method MockNetwork.TotalStats":       true,
 	"method MockNetwork.ResetStats":       true,
+	"method MockNetwork.Restart":          true,
 	"method Config.Validate":              true,
 }
 

@@ -121,11 +121,17 @@ func (n *MockNetwork) NewTransport(name string) *MockTransport {
 		n.byName = make(map[string]*MockTransport)
 	}
 	n.lastPort++
-	addr := net.JoinHostPort(mockHost, strconv.Itoa(n.lastPort))
+	return n.attachLocked(name, n.lastPort)
+}
+
+// attachLocked makes a transport named name with port port and routes its
+// address and name to it.
+func (n *MockNetwork) attachLocked(name string, port int) *MockTransport {
+	addr := net.JoinHostPort(mockHost, strconv.Itoa(port))
 	t := &MockTransport{
 		network:    n,
 		name:       name,
-		port:       n.lastPort,
+		port:       port,
 		addr:       &MockAddress{addr: addr, name: name},
 		packetCh:   make(chan *Packet, mockInboxSize),
 		streamCh:   make(chan net.Conn, mockBacklogSize),
@@ -137,6 +143,21 @@ func (n *MockNetwork) NewTransport(name string) *MockTransport {
 		n.byName[name] = t
 	}
 	return t
+}
+
+// Restart returns a new transport with the name and address of old, which
+// must have shut down: a process restarted on the same host and port. From
+// then on, the address and the name reach the new transport.
+func (n *MockNetwork) Restart(old *MockTransport) (*MockTransport, error) {
+	if old == nil || old.network != n {
+		return nil, errors.New("mock: Restart of a transport of another network")
+	}
+	if !old.isShutdown() {
+		return nil, fmt.Errorf("mock: Restart of %s, which has not shut down", old.addr)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.attachLocked(old.name, old.port), nil
 }
 
 // SetSeed reseeds the network's random generators, which decide packet

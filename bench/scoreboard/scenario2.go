@@ -20,25 +20,13 @@ func (w *world) setInbound(subject string, f ours.MockLinkFaults) {
 	}
 }
 
-// setBoth sets the faults of every link into and out of subject.
-func (w *world) setBoth(subject string, f ours.MockLinkFaults) {
-	w.setInbound(subject, f)
-	for _, name := range w.names {
-		if name != subject {
-			w.net.SetLink(subject, name, f)
-		}
-	}
-}
-
 // flipFlop is Rapid's test: one node loses all inbound packets for period,
 // then none for period, and so on.
 func flipFlop(s size, period time.Duration) scenario {
 	n, d := s.pick(32, 16), s.dur(5*time.Minute, 2*time.Minute)
-	t := lanTimings()
-	t.DisableTCPPings = true
 	return scenario{
-		name:    fmt.Sprintf("flip-flop %v on/off, TCP fallback off: %d nodes, %v", period, n, d),
-		timings: t,
+		name:    fmt.Sprintf("flip-flop: inbound packets and streams dead %v on/off: %d nodes, %v", period, n, d),
+		timings: lanTimings(),
 		run: func(w *world) ([]figure, error) {
 			names, err := w.startCluster("n", n)
 			if err != nil {
@@ -48,10 +36,14 @@ func flipFlop(s size, period time.Duration) scenario {
 			t0 := time.Now()
 			var dis []float64
 			for on := true; time.Since(t0) < d; on = !on {
-				w.setInbound(x, mockLoss(map[bool]float64{true: 1, false: 0}[on]))
+				f := ours.MockNodeFaults{}
+				if on {
+					f = ours.MockNodeFaults{InLoss: 1, Streams: ours.MockStreamRefuse}
+				}
+				w.net.SetNode(x, f)
 				dis = append(dis, w.sample(min(period, d-time.Since(t0)), time.Second, func() float64 { return w.disagreement(x) })...)
 			}
-			w.setInbound(x, mockLoss(0))
+			w.net.SetNode(x, ours.MockNodeFaults{})
 			evs := w.events.since(t0)
 			dg := lower("mean disagreement about it", "fraction of pairs", num(mean(dis)))
 			dg.Series = perMinute(dis)
@@ -81,7 +73,7 @@ func lossyMinority(s size) scenario {
 			gone := map[string]bool{}
 			for _, b := range bad {
 				gone[b] = true
-				w.setBoth(b, mockLoss(0.8))
+				w.net.SetNode(b, ours.MockNodeFaults{InLoss: 0.8, OutLoss: 0.8})
 			}
 			t0 := time.Now()
 			dis := w.sample(d, time.Second, func() float64 {

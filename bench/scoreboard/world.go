@@ -356,8 +356,17 @@ func (w *world) running() []string {
 	return out
 }
 
-// restartSameAddr restarts the named node on its old address. The mock
-// network cannot do that yet, so it fails.
+// restartSameAddr restarts the named node, which must have been killed,
+// on its old address.
 func (w *world) restartSameAddr(name string) error {
-	return fmt.Errorf("restart on the same address is not supported by this MockNetwork")
+	tr, err := w.net.Restart(w.trs[name])
+	if err != nil {
+		return err
+	}
+	n, err := w.lib.start(tr, nodeOptions{name: name, timings: w.timings, events: w.events, runLabel: w.run, logs: w.logs})
+	if err != nil {
+		return fmt.Errorf("%s: restart %s: %w", w.lib.name(), name, err)
+	}
+	w.nodes[name], w.trs[name] = n, tr
+	return nil
 }

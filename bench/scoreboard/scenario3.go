@@ -1,0 +1,80 @@
+package scoreboard
+
+import (
+	"fmt"
+	"time"
+
+	ours "github.com/gossip-go/memberlist"
+)
+
+// pause freezes one node for 8 s (a long GC pause or a stopped VM).
+func pause(s size) scenario {
+	n, hold := s.pick(32, 16), 8*time.Second
+	return scenario{
+		name:    fmt.Sprintf("pause: 1 of %d frozen for %v", n, hold),
+		timings: lanTimings(),
+		run: func(w *world) ([]figure, error) {
+			names, err := w.startCluster("n", n)
+			if err != nil {
+				return nil, err
+			}
+			x := names[n/2]
+			t0 := time.Now()
+			w.net.Pause(x)
+			time.Sleep(hold)
+			w.net.Resume(x)
+			took, ok := w.waitUntil(func() bool { return w.wrongPairs(names, names) == 0 }, 100*time.Millisecond, 3*time.Minute)
+			back := secs(took)
+			if !ok {
+				back = never
+			}
+			evs := w.events.since(t0)
+			deaths := 0
+			for _, e := range evs {
+				if e.subject == x && e.kind == evLeave {
+					deaths++
+				}
+			}
+			return []figure{
+				lower("observers that declared it dead", "", num(float64(deaths))),
+				lower("false deaths of others", "", num(float64(falseDeaths(evs, map[string]bool{x: true})))),
+				lower("time after resume until every view is whole", "s", back),
+			}, nil
+		},
+	}
+}
+
+// tcpDead: one node's streams all fail while its packets flow.
+func tcpDead(s size) scenario {
+	n, d := s.pick(16, 8), s.dur(60*time.Second, 60*time.Second)
+	return scenario{
+		name:    fmt.Sprintf("TCP dead: 1 of %d refuses every stream for %v, UDP fine", n, d),
+		timings: lanTimings(),
+		run: func(w *world) ([]figure, error) {
+			names, err := w.startCluster("n", n)
+			if err != nil {
+				return nil, err
+			}
+			x := names[n/2]
+			t0 := time.Now()
+			s0, w0 := w.counter("memberlist.msg.suspect"), w.logs.warns.Load()
+			w.net.ResetStats()
+			w.net.SetNode(x, ours.MockNodeFaults{Streams: ours.MockStreamRefuse})
+			health := w.sample(d, time.Second, func() float64 { return float64(w.nodes[x].health()) })
+			refused := w.net.TotalStats().StreamsRefused
+			w.net.SetNode(x, ours.MockNodeFaults{})
+			maxH := 0.0
+			for _, h := range health {
+				maxH = max(maxH, h)
+			}
+			evs := w.events.since(t0)
+			return []figure{
+				higher("suspect state changes, all observers", "", num(w.counter("memberlist.msg.suspect")-s0)),
+				lower("false deaths", "", num(float64(falseDeaths(evs, nil)))),
+				higher("its max health score", "", num(maxH)),
+				higher("warnings and errors logged", "", num(float64(w.logs.warns.Load()-w0))),
+				lower("streams refused", "", num(float64(refused))),
+			}, nil
+		},
+	}
+}
