@@ -57,6 +57,7 @@ type node interface {
 	leave(timeout time.Duration) error
 	shutdown() error
 	members() []member
+	numMembers() int
 	health() int
 	updateNode(timeout time.Duration) error
 }
@@ -96,6 +97,7 @@ func (n oursNode) join(a []string) (int, error)     { return n.ml.Join(a) }
 func (n oursNode) leave(d time.Duration) error      { return n.ml.Leave(d) }
 func (n oursNode) shutdown() error                  { return n.ml.Shutdown() }
 func (n oursNode) health() int                      { return n.ml.GetHealthScore() }
+func (n oursNode) numMembers() int                  { return n.ml.NumMembers() }
 func (n oursNode) updateNode(d time.Duration) error { return n.ml.UpdateNode(d) }
 func (n oursNode) members() []member                { return membersOf(n.ml.Members(), addrOfOurs) }
 func addrOfOurs(m *ours.Node) (string, string)      { return m.Name, m.Address() }
@@ -137,6 +139,7 @@ func (n theirsNode) join(a []string) (int, error)     { return n.ml.Join(a) }
 func (n theirsNode) leave(d time.Duration) error      { return n.ml.Leave(d) }
 func (n theirsNode) shutdown() error                  { return n.ml.Shutdown() }
 func (n theirsNode) health() int                      { return n.ml.GetHealthScore() }
+func (n theirsNode) numMembers() int                  { return n.ml.NumMembers() }
 func (n theirsNode) updateNode(d time.Duration) error { return n.ml.UpdateNode(d) }
 func (n theirsNode) members() []member                { return membersOf(n.ml.Members(), addrOfTheirs) }
 

@@ -174,7 +174,7 @@ func massRestart(s size, sameAddr bool, reclaim time.Duration) scenario {
 				}
 				w.nodes[v].join([]string{w.addr(rest[i%len(rest)])})
 			}
-			took, ok := w.waitUntil(func() bool { return w.wrongPairs(names, names) == 0 }, 100*time.Millisecond, 5*time.Minute)
+			took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 5*time.Minute)
 			v := secs(took)
 			if !ok {
 				v = never
@@ -216,7 +216,7 @@ func leaveThenShutdown(s size) scenario {
 				}
 				w.nodes[x].join([]string{w.addr(names[0])})
 				all := append(append([]string(nil), names...), x)
-				if _, ok := w.waitUntil(func() bool { return w.wrongPairs(all, all) == 0 }, 100*time.Millisecond, time.Minute); !ok {
+				if _, ok := w.waitUntil(func() bool { return w.converged(all) }, 100*time.Millisecond, time.Minute); !ok {
 					return nil, fmt.Errorf("%s did not join", x)
 				}
 				w.nodes[x].leave(time.Second)
@@ -256,7 +256,7 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 				wg.Go(func() { nd.join([]string{seed}) })
 			}
 			wg.Wait()
-			took, ok := w.waitUntil(func() bool { return w.wrongPairs(names, names) == 0 }, 100*time.Millisecond, 10*time.Minute)
+			took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 10*time.Minute)
 			v := secs(took)
 			if !ok {
 				v = never

@@ -23,7 +23,7 @@ func pause(s size) scenario {
 			w.net.Pause(x)
 			time.Sleep(hold)
 			w.net.Resume(x)
-			took, ok := w.waitUntil(func() bool { return w.wrongPairs(names, names) == 0 }, 100*time.Millisecond, 3*time.Minute)
+			took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 3*time.Minute)
 			back := secs(took)
 			if !ok {
 				back = never

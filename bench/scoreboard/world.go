@@ -270,7 +270,7 @@ func (w *world) startCluster(prefix string, n int) ([]string, error) {
 			return nil, fmt.Errorf("%s: join %s: %w", w.lib.name(), name, err)
 		}
 	}
-	if _, ok := w.waitUntil(func() bool { return w.wrongPairs(names, names) == 0 }, 100*time.Millisecond, 5*time.Minute); !ok {
+	if _, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 5*time.Minute); !ok {
 		return nil, fmt.Errorf("%s: %d nodes did not converge", w.lib.name(), n)
 	}
 	return names, nil
@@ -317,6 +317,18 @@ func (w *world) wrongPairs(observers, expect []string) int {
 		wrong += len(want) - seen
 	}
 	return wrong
+}
+
+// converged reports whether every running node of names lists exactly
+// names, at their current addresses. It counts members first, which is
+// cheap, and compares views only when every count is right.
+func (w *world) converged(names []string) bool {
+	for _, o := range names {
+		if n, ok := w.nodes[o]; ok && n.numMembers() != len(names) {
+			return false
+		}
+	}
+	return w.wrongPairs(names, names) == 0
 }
 
 // lists reports how many running observers list subject in Members().
