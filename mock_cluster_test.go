@@ -121,3 +121,51 @@ func TestMockCluster_Pause(t *testing.T) {
 		}
 	})
 }
+
+// TestMockCluster_StreamFaults runs three nodes where every stream of c
+// hangs, stalls or is reset: push/pull with c fails each time, on its
+// timeout or at once, yet c stays alive, and every node shuts down.
+func TestMockCluster_StreamFaults(t *testing.T) {
+	for _, f := range []MockNodeFaults{
+		{Streams: MockStreamHang},
+		{Streams: MockStreamStall},
+		{Streams: MockStreamReset, StreamResetAfter: 10},
+	} {
+		t.Run(f.Streams.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newTestCluster(t, 93)
+				a, b := c.add("a"), c.add("b")
+				c.add("c")
+				c.joinAll()
+				waitFor(t, 5*time.Second, "join", func() bool { return a.NumMembers() == 3 && b.NumMembers() == 3 })
+				c.net.ResetStats()
+				c.net.SetNode("c", f)
+				if bad := mockWatch(10*time.Second, []*Memberlist{a, b}, "c", func(st NodeStateType) bool { return st == StateAlive }); bad != "" {
+					t.Fatalf("with c's streams failing: %s", bad)
+				}
+				synctest.Wait() // let streams opened at this instant meet their fault
+				s := c.net.LinkStats("a", "c")
+				s.add(c.net.LinkStats("c", "a"))
+				switch f.Streams {
+				case MockStreamHang:
+					if s.StreamsRefused == 0 || s.StreamsOpened != 0 {
+						t.Errorf("a↔c stats %+v, want hung dials only", s)
+					}
+				case MockStreamStall:
+					if s.StreamsOpened == 0 || s.StreamsRefused != 0 {
+						t.Errorf("a↔c stats %+v, want stalled streams", s)
+					}
+				case MockStreamReset:
+					if s.StreamsReset == 0 || s.StreamsReset != s.StreamsOpened {
+						t.Errorf("a↔c stats %+v, want every stream reset", s)
+					}
+				}
+				for _, m := range c.nodes {
+					if err := m.Shutdown(); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		})
+	}
+}

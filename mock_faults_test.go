@@ -599,3 +599,19 @@ func TestMockNetwork_PauseConcurrent(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+func TestMockNetwork_NodeFaultsFollowTheName(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := &MockNetwork{}
+		a := n.NewTransport("a")
+		old := n.NewTransport("b")
+		n.SetNode("b", MockNodeFaults{InLoss: 1})
+		n.Pause("nobody") // no such transport: nothing happens
+		n.Resume("nobody")
+		old.Shutdown()
+		restarted := n.NewTransport("b")
+		if p, s := mockReach(t, a, restarted); p || !s {
+			t.Errorf("restarted b: packet %v, stream %v; want the node's faults to follow its name", p, s)
+		}
+	})
+}
