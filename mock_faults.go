@@ -123,7 +123,8 @@ func (n *MockNetwork) Pause(name string) {
 
 // Resume undoes Pause: the transport named name delivers the packets held
 // for it to its PacketCh in the order they arrived, then the streams held
-// for it to its StreamCh, and works normally again. Resume of a transport
+// for it to its StreamCh, and works normally again. What finds PacketCh or
+// StreamCh full is dropped (and counted) or closed. Resume of a transport
 // that is not paused does nothing.
 func (n *MockNetwork) Resume(name string) {
 	if t := n.transportNamed(name); t != nil {
