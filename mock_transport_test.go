@@ -226,6 +226,10 @@ func TestMockTransport_FloodWithoutReaders(t *testing.T) {
 				t.Errorf("%s: %d queued, %d dropped", tr.name, len(tr.PacketCh()), tr.DroppedPackets())
 			}
 		}
+		want := MockLinkStats{PacketsSent: count, BytesSent: count, PacketsDelivered: mockInboxSize, PacketsOverflow: count - mockInboxSize}
+		if got := n.LinkStats("a", "b"); got != want {
+			t.Errorf("a→b stats %+v, want %+v", got, want)
+		}
 	})
 }
 
