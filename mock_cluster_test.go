@@ -55,23 +55,34 @@ func TestMockCluster_TCPOnlyFailure(t *testing.T) {
 }
 
 // TestMockCluster_UDPOnlyFailure is the reverse: c's packets are all lost
-// while its streams work, so the others' probes of c fail and it is
-// declared dead, TCP fallback pings notwithstanding only when they are off.
+// while its streams work. With the TCP fallback ping on, the others reach
+// c over TCP when their UDP probes fail and keep it alive; with it off, c
+// is declared dead.
 func TestMockCluster_UDPOnlyFailure(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c := newTestCluster(t, 91)
-		off := func(conf *Config) { conf.DisableTcpPings = true }
-		a, b := c.add("a", off), c.add("b", off)
-		c.add("c", off)
-		c.joinAll()
-		waitFor(t, 5*time.Second, "join", func() bool { return a.NumMembers() == 3 && b.NumMembers() == 3 })
-		c.net.SetNode("c", MockNodeFaults{InLoss: 1, OutLoss: 1})
-		waitFor(t, 10*time.Second, "c declared dead", func() bool {
-			sa, _ := stateOf(a, "c")
-			sb, _ := stateOf(b, "c")
-			return sa == StateDead && sb == StateDead
+	for _, tcpPings := range []bool{true, false} {
+		t.Run(fmt.Sprintf("tcpPings=%v", tcpPings), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newTestCluster(t, 91)
+				mod := func(conf *Config) { conf.DisableTcpPings = !tcpPings }
+				a, b := c.add("a", mod), c.add("b", mod)
+				c.add("c", mod)
+				c.joinAll()
+				waitFor(t, 5*time.Second, "join", func() bool { return a.NumMembers() == 3 && b.NumMembers() == 3 })
+				c.net.SetNode("c", MockNodeFaults{InLoss: 1, OutLoss: 1})
+				if tcpPings {
+					if bad := mockWatch(10*time.Second, []*Memberlist{a, b}, "c", func(st NodeStateType) bool { return st == StateAlive }); bad != "" {
+						t.Errorf("c, reachable over TCP only: %s", bad)
+					}
+					return
+				}
+				waitFor(t, 10*time.Second, "c declared dead", func() bool {
+					sa, _ := stateOf(a, "c")
+					sb, _ := stateOf(b, "c")
+					return sa == StateDead && sb == StateDead
+				})
+			})
 		})
-	})
+	}
 }
 
 // TestMockCluster_Pause pauses one of four nodes past the others'
