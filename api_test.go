@@ -1085,6 +1085,46 @@ var apiAllowedAdditions = map[string]bool{
 	"method Config.Validate":              true,
 }
 
+// apiAdditionStructs lists, in declaration order, the exported fields of
+// the structs we add (apiAllowedAdditions names only types, constants and
+// methods), so that a field cannot be renamed or dropped unnoticed.
+var apiAdditionStructs = []struct {
+	typ    reflect.Type
+	fields []apiField
+}{
+	{reflect.TypeFor[MockLinkFaults](), []apiField{
+		{"Loss", "float64"}, {"Duplicate", "float64"}, {"Delay", "time.Duration"},
+		{"Jitter", "time.Duration"}, {"Stream", "memberlist.MockStreamFault"}, {"StreamResetAfter", "int"},
+	}},
+	{reflect.TypeFor[MockNodeFaults](), []apiField{
+		{"InLoss", "float64"}, {"OutLoss", "float64"},
+		{"Streams", "memberlist.MockStreamFault"}, {"StreamResetAfter", "int"},
+	}},
+	{reflect.TypeFor[MockLinkStats](), []apiField{
+		{"PacketsSent", "uint64"}, {"BytesSent", "uint64"}, {"PacketsDelivered", "uint64"},
+		{"PacketsLost", "uint64"}, {"PacketsCut", "uint64"}, {"PacketsOverflow", "uint64"},
+		{"PacketsPaused", "uint64"}, {"StreamsOpened", "uint64"}, {"StreamsRefused", "uint64"},
+		{"StreamsReset", "uint64"},
+	}},
+}
+
+func TestAPIAdditionStructFields(t *testing.T) {
+	for _, ts := range apiAdditionStructs {
+		if !apiAllowedAdditions["type "+ts.typ.Name()] {
+			t.Errorf("type %s is not in apiAllowedAdditions", ts.typ.Name())
+		}
+		var got []apiField
+		for i := 0; i < ts.typ.NumField(); i++ {
+			if f := ts.typ.Field(i); f.IsExported() {
+				got = append(got, apiField{f.Name, apiTypeString(f.Type)})
+			}
+		}
+		if !slices.Equal(got, ts.fields) {
+			t.Errorf("fields of %s:\n got %v\nwant %v", ts.typ.Name(), got, ts.fields)
+		}
+	}
+}
+
 // apiDeclared parses the package's non-test Go files in the current
 // directory that the default build context selects and returns its
 // exported identifiers in the form of apiReference.

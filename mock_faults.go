@@ -110,10 +110,11 @@ func (n *MockNetwork) SetNode(name string, f MockNodeFaults) {
 // holds the name now and does nothing when none does or it is already
 // paused.
 //
-// Only the network is frozen, not the node: its goroutines and timers
-// keep running, streams already open keep working, and packets already in
-// its PacketCh can still be read. Under testing/synctest this is close to
-// a frozen process whose timers all fire at once when it wakes.
+// This is an approximation: only the network is frozen, not the node. Its
+// goroutines and timers keep running, streams already open keep working,
+// and packets already in its PacketCh can still be read. So a paused
+// memberlist node keeps probing, hears no acks and suspects its peers
+// meanwhile, where a frozen process would do nothing until it woke.
 func (n *MockNetwork) Pause(name string) {
 	if t := n.transportNamed(name); t != nil {
 		t.pause()
@@ -122,7 +123,8 @@ func (n *MockNetwork) Pause(name string) {
 
 // Resume undoes Pause: the transport named name delivers the packets held
 // for it to its PacketCh in the order they arrived, then the streams held
-// for it to its StreamCh, and works normally again. Resume of a transport
+// for it to its StreamCh, and works normally again. What finds PacketCh or
+// StreamCh full is dropped (and counted) or closed. Resume of a transport
 // that is not paused does nothing.
 func (n *MockNetwork) Resume(name string) {
 	if t := n.transportNamed(name); t != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -507,4 +508,110 @@ func TestMockNetwork_NodeLossSeeded(t *testing.T) {
 	if len(first) < 60 || len(first) > 140 {
 		t.Errorf("InLoss 0.5 delivered %d of 200", len(first))
 	}
+}
+
+func TestMockNetwork_StreamResetAtFirstWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := &MockNetwork{}
+		a, b := n.NewTransport("a"), n.NewTransport("b")
+		// A node fault applies to streams dialled to the node as well.
+		n.SetNode("b", MockNodeFaults{Streams: MockStreamReset})
+		out, in, err := mockDial(a, b, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		done := make(chan error)
+		go func() {
+			_, err := in.Read(make([]byte, 1))
+			done <- err
+		}()
+		if w, err := out.Write([]byte("x")); w != 0 || !errors.Is(err, errMockStreamReset) {
+			t.Errorf("first write = %d, %v; want 0, reset", w, err)
+		}
+		if err := <-done; !errors.Is(err, errMockStreamReset) {
+			t.Errorf("peer's blocked read = %v, want reset", err)
+		}
+		in.Close()
+		if s := n.LinkStats("a", "b"); s.StreamsReset != 1 {
+			t.Errorf("stats %+v", s)
+		}
+	})
+}
+
+// mockWaitHeld spins until at least count packets are held for t or stop
+// is closed.
+func mockWaitHeld(t *MockTransport, count int, stop <-chan struct{}) {
+	for {
+		t.mu.Lock()
+		held := len(t.heldPackets)
+		t.mu.Unlock()
+		if held >= count {
+			return
+		}
+		select {
+		case <-stop:
+			return
+		default:
+			runtime.Gosched()
+		}
+	}
+}
+
+// TestMockNetwork_PauseConcurrent pauses and resumes a receiver while a
+// sender writes to it: with no other fault every packet arrives, in the
+// order sent, and the counters agree.
+func TestMockNetwork_PauseConcurrent(t *testing.T) {
+	n := &MockNetwork{}
+	a, b := n.NewTransport("a"), n.NewTransport("b")
+	const count = 3000 // below both bounds: nothing may be dropped
+	stop := make(chan struct{})
+	toggled := make(chan struct{})
+	go func() {
+		defer close(toggled)
+		for {
+			select {
+			case <-stop:
+				n.Resume("b")
+				return
+			default:
+				n.Pause("b")
+				mockWaitHeld(b, 20, stop)
+				n.Resume("b")
+			}
+		}
+	}()
+	for i := range count {
+		a.WriteTo([]byte{byte(i), byte(i >> 8)}, "127.0.0.1:2")
+	}
+	close(stop)
+	<-toggled
+	got := mockDrain(b)
+	if len(got) != count {
+		t.Fatalf("received %d of %d packets", len(got), count)
+	}
+	for i, p := range got {
+		if v := int(p.Buf[0]) | int(p.Buf[1])<<8; v != i {
+			t.Fatalf("packet %d is number %d: out of order", i, v)
+		}
+	}
+	if s := n.LinkStats("a", "b"); s.PacketsSent != count || s.PacketsDelivered != count {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestMockNetwork_NodeFaultsFollowTheName(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := &MockNetwork{}
+		a := n.NewTransport("a")
+		old := n.NewTransport("b")
+		n.SetNode("b", MockNodeFaults{InLoss: 1})
+		n.Pause("nobody") // no such transport: nothing happens
+		n.Resume("nobody")
+		old.Shutdown()
+		restarted := n.NewTransport("b")
+		if p, s := mockReach(t, a, restarted); p || !s {
+			t.Errorf("restarted b: packet %v, stream %v; want the node's faults to follow its name", p, s)
+		}
+	})
 }

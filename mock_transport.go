@@ -79,7 +79,10 @@ type mockLink struct {
 // hanging, reset and stalled streams: MockLinkFaults.Stream); node by
 // node: inbound and outbound loss and stream faults (SetNode), and pauses
 // (Pause, Resume). It counts what it does to each link's packets and
-// streams (LinkStats, TotalStats).
+// streams (LinkStats, TotalStats). A stream is cut when a Block or the
+// partition cuts either direction between its ends, and the dial says
+// which; the other stream faults apply in the direction of the dial.
+//
 // Random decisions come from one generator per link, derived from the
 // network's seed, so a run with the same seed and the same sequence of
 // sends on each link makes the same decisions, however sends on different
@@ -161,7 +164,8 @@ func (n *MockNetwork) Restart(old *MockTransport) (*MockTransport, error) {
 }
 
 // SetSeed reseeds the network's random generators, which decide packet
-// loss, duplication and jitter; the zero network uses seed 0.
+// loss (of links and nodes), duplication and jitter; the zero network uses
+// seed 0.
 func (n *MockNetwork) SetSeed(seed uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -226,7 +230,7 @@ func (n *MockNetwork) Partition(groups ...[]string) {
 }
 
 // Heal removes the partition and every Block. Link faults set by SetLink
-// and SetAllLinks stay.
+// and SetAllLinks, node faults set by SetNode and pauses stay.
 func (n *MockNetwork) Heal() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -411,7 +415,8 @@ func (a *MockAddress) String() string {
 // counted (DroppedPackets), as a UDP socket would, so senders never block.
 // Inbound streams wait in a backlog of 128; a dial to a full backlog fails.
 // Writes to a transport that has shut down are dropped silently; dials to
-// it fail.
+// it fail. While its network holds it paused (MockNetwork.Pause), what
+// arrives for it waits in a backlog of the same bounds.
 //
 // A MockTransport is created by MockNetwork.NewTransport; the zero value
 // is not usable. It is safe for concurrent use.

@@ -226,6 +226,10 @@ func TestMockTransport_FloodWithoutReaders(t *testing.T) {
 				t.Errorf("%s: %d queued, %d dropped", tr.name, len(tr.PacketCh()), tr.DroppedPackets())
 			}
 		}
+		want := MockLinkStats{PacketsSent: count, BytesSent: count, PacketsDelivered: mockInboxSize, PacketsOverflow: count - mockInboxSize}
+		if got := n.LinkStats("a", "b"); got != want {
+			t.Errorf("a→b stats %+v, want %+v", got, want)
+		}
 	})
 }
 
@@ -565,5 +569,34 @@ func BenchmarkMockTransport_WriteTo(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkMockNetwork_WriteToMany sends packets over the 9,900 links of
+// a 100-node network, so every link has its own generator and counters.
+func BenchmarkMockNetwork_WriteToMany(b *testing.B) {
+	n := &MockNetwork{}
+	n.SetAllLinks(MockLinkFaults{Loss: 0.01})
+	const nodes = 100
+	var trs []*MockTransport
+	for i := range nodes {
+		trs = append(trs, n.NewTransport(fmt.Sprintf("node-%03d", i)))
+	}
+	msg := make([]byte, 200)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		src, dst := trs[i%nodes], trs[(i/nodes+i+1)%nodes]
+		i++
+		if src == dst {
+			continue
+		}
+		if _, err := src.WriteToAddress(msg, Address{Name: dst.name}); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-dst.PacketCh():
+		default:
+		}
 	}
 }
