@@ -18,37 +18,45 @@ import (
 // testCluster is a set of kv nodes on one in-memory network. Build it in a
 // synctest bubble: its timers then run on virtual time.
 type testCluster struct {
-	t     *testing.T
-	net   *memberlist.MockNetwork
-	nodes map[string]*node
-	first string
+	t        *testing.T
+	net      *memberlist.MockNetwork
+	pushPull time.Duration
+	nodes    map[string]*node
+	seedAddr string // the join address of the first node
 }
 
-func newTestCluster(t *testing.T, seed uint64, names ...string) *testCluster {
-	c := &testCluster{t: t, net: &memberlist.MockNetwork{}, nodes: make(map[string]*node)}
+// newTestCluster starts and joins the named nodes. pushPull is their
+// push/pull interval: a long one makes writes spread by gossip alone.
+func newTestCluster(t *testing.T, seed uint64, pushPull time.Duration, names ...string) *testCluster {
+	c := &testCluster{t: t, net: &memberlist.MockNetwork{}, pushPull: pushPull, nodes: make(map[string]*node)}
 	c.net.SetSeed(seed)
 	for _, name := range names {
-		conf := memberlist.DefaultLocalConfig()
-		conf.Name = name
-		conf.Transport = c.net.NewTransport(name)
-		conf.LogOutput = io.Discard
-		conf.PushPullInterval = 5 * time.Second
-		n, err := startNode(conf, nodeOptions{TombstoneTTL: time.Hour})
-		if err != nil {
-			t.Fatalf("start %s: %v", name, err)
-		}
-		t.Cleanup(func() { n.Close(0) })
-		c.nodes[name] = n
-	}
-	c.first = names[0]
-	seedAddr := c.first + "/" + c.nodes[c.first].list.LocalNode().Address()
-	for _, name := range names[1:] {
-		if err := c.nodes[name].Join([]string{seedAddr}); err != nil {
-			t.Fatalf("join %s: %v", name, err)
-		}
+		c.start(name)
 	}
 	c.waitMembers(len(names), names...)
 	return c
+}
+
+// start starts a node and joins it to the first one.
+func (c *testCluster) start(name string) *node {
+	c.t.Helper()
+	conf := memberlist.DefaultLocalConfig()
+	conf.Name = name
+	conf.Transport = c.net.NewTransport(name)
+	conf.LogOutput = io.Discard
+	conf.PushPullInterval = c.pushPull
+	n, err := startNode(conf, nodeOptions{TombstoneTTL: time.Hour})
+	if err != nil {
+		c.t.Fatalf("start %s: %v", name, err)
+	}
+	c.t.Cleanup(func() { n.Close(0) })
+	c.nodes[name] = n
+	if c.seedAddr == "" {
+		c.seedAddr = name + "/" + n.list.LocalNode().Address()
+	} else if err := n.Join([]string{c.seedAddr}); err != nil {
+		c.t.Fatalf("join %s: %v", name, err)
+	}
+	return n
 }
 
 // waitFor lets virtual time pass until cond holds, failing the test if it
@@ -94,7 +102,7 @@ func (c *testCluster) call(name, path string, query ...string) (int, string) {
 // empty.
 func (c *testCluster) waitGet(name, key, want string) {
 	c.t.Helper()
-	waitFor(c.t, 10*time.Second, fmt.Sprintf("%s: %s = %q", name, key, want), func() bool {
+	waitFor(c.t, 3*time.Second, fmt.Sprintf("%s: %s = %q", name, key, want), func() bool {
 		code, body := c.call(name, "/get", "key", key)
 		if want == "" {
 			return code == http.StatusNotFound
@@ -107,7 +115,7 @@ func (c *testCluster) waitGet(name, key, want string) {
 // kills one and checks that the others carry on.
 func TestClusterStory(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newTestCluster(t, 1, "a", "b", "c")
+		c := newTestCluster(t, 1, time.Hour, "a", "b", "c")
 		if code, body := c.call("a", "/add", "key", "color", "val", "blue"); code != http.StatusOK {
 			t.Fatalf("/add: %d %s", code, body)
 		}
@@ -133,13 +141,27 @@ func TestClusterStory(t *testing.T) {
 		if _, body := c.call("a", "/keys"); !strings.Contains(body, `"shape": "round"`) || strings.Contains(body, "color") {
 			t.Errorf("/keys on a: %s", body)
 		}
+
+		// A new node gets the whole store, tombstones included, on join.
+		c.start("d")
+		want := map[string]string{"shape": "round", "size": "small"}
+		if got := c.nodes["d"].Values(); !maps.Equal(got, want) {
+			t.Errorf("new node d holds %v, want %v", got, want)
+		}
+		d := c.nodes["d"].d
+		d.mu.Lock()
+		got := d.store.entries["color"]
+		d.mu.Unlock()
+		if !got.Deleted {
+			t.Errorf("new node d has no tombstone for color: %+v", got)
+		}
 	})
 }
 
 // TestClusterHTTPErrors checks that bad requests are refused.
 func TestClusterHTTPErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newTestCluster(t, 1, "a")
+		c := newTestCluster(t, 1, time.Hour, "a")
 		for _, q := range [][]string{
 			{"/add", "val", "v"},
 			{"/add", "key", strings.Repeat("k", maxKeyLen+1), "val", "v"},
@@ -168,7 +190,8 @@ func TestConcurrentWritesConverge(t *testing.T) {
 }
 
 func concurrentWrites(t *testing.T, seed uint64) {
-	c := newTestCluster(t, seed, "a", "b", "c")
+	// Push/pull repairs what gossip could not deliver across the partition.
+	c := newTestCluster(t, seed, 5*time.Second, "a", "b", "c")
 	// The same instant: two writes and a delete of k.
 	c.nodes["a"].Set("k", "from-a")
 	c.nodes["b"].Delete("k")
