@@ -126,5 +126,11 @@ func run(ctx context.Context, f flags) error {
 	logger.Printf("leaving")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return errors.Join(err, srv.Shutdown(shutdownCtx), n.Close(3*time.Second))
+	err = errors.Join(err, srv.Shutdown(shutdownCtx))
+	// A goodbye that could not be sent in time (the other nodes may be
+	// leaving too) is worth a line in the log, not a failed exit.
+	if cerr := n.Close(3 * time.Second); cerr != nil {
+		logger.Printf("leave: %v", cerr)
+	}
+	return err
 }

@@ -176,16 +176,23 @@ func TestProcesses(t *testing.T) {
 	}
 
 	// SIGTERM: c leaves gracefully and exits 0; a sees it go.
-	c.cmd.Process.Signal(syscall.SIGTERM)
+	terminate(t, c)
+	waitMemberCount(t, a, 1)
+	terminate(t, a) // the last node: nobody to say goodbye to
+}
+
+// terminate sends SIGTERM to p and checks that it exits with status 0.
+func terminate(t *testing.T, p *proc) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-c.exited:
-		if c.err != nil {
-			t.Errorf("c exited with %v after SIGTERM, want status 0", c.err)
+	case <-p.exited:
+		if p.err != nil {
+			t.Errorf("%s exited with %v after SIGTERM, want status 0", p.name, p.err)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("c did not exit within 20 s of SIGTERM")
+		t.Fatalf("%s did not exit within 20 s of SIGTERM", p.name)
 	}
-	waitMemberCount(t, a, 1)
 }
 
 // prefixWriter copies a process's stderr into the test log.
