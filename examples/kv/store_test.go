@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/gossip-go/memberlist"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
@@ -235,4 +237,31 @@ func FuzzDecodeState(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBroadcastReplacesOlderOfSameKey checks the queue keeps only the
+// newest queued update of a key, and never drops a newer one for an older.
+func TestBroadcastReplacesOlderOfSameKey(t *testing.T) {
+	q := &memberlist.TransmitLimitedQueue{NumNodes: func() int { return 3 }, RetransmitMult: 3}
+	queue := func(key string, ts int64) {
+		u := update{Key: key, Value: "v", Version: version{ts, "n"}}
+		q.QueueBroadcast(&kvBroadcast{u: u, msg: encodeUpdate(u)})
+	}
+	queue("k", 1)
+	queue("k", 2)
+	queue("other", 1)
+	if n := q.NumQueued(); n != 2 {
+		t.Fatalf("queued %d broadcasts, want 2: the newer k replaces the older", n)
+	}
+	queue("k", 1) // an older update arriving late
+	msgs := q.GetBroadcasts(0, 10_000)
+	var newest int64
+	for _, b := range msgs {
+		if u, err := decodeUpdate(b); err == nil && u.Key == "k" {
+			newest = max(newest, u.Version.TS)
+		}
+	}
+	if newest != 2 {
+		t.Errorf("the newest queued k has timestamp %d, want 2", newest)
+	}
 }
