@@ -1,11 +1,3 @@
-// Package memberlist manages cluster membership and member failure
-// detection using a gossip protocol based on SWIM with the Lifeguard
-// refinements. It is wire- and API-compatible with
-// github.com/hashicorp/memberlist v0.7.0.
-//
-// A Memberlist is created with Create, joins a cluster with Join and leaves
-// it with Leave and Shutdown. Members lists the nodes believed alive; the
-// delegates of Config observe changes and carry user data.
 package memberlist
 
 import (
