@@ -110,19 +110,29 @@ func (m *Memberlist) gossip() {
 	})
 	avail := m.packetBudget(true)
 	for i := range targets {
-		msgs := m.getBroadcasts(compoundOverhead, avail)
-		if len(msgs) == 0 {
+		if !m.gossipTo(&targets[i], avail) {
 			return
 		}
-		node := &targets[i]
-		if len(msgs) == 1 {
-			m.sendGossip(node, msgs[0])
-			continue
-		}
-		for _, compound := range makeCompoundMessages(msgs) {
-			m.sendGossip(node, compound)
-		}
 	}
+}
+
+// gossipTo sends node the queued broadcasts that fit in avail bytes and
+// reports whether there were any.
+func (m *Memberlist) gossipTo(node *Node, avail int) bool {
+	id := m.writes.begin()
+	defer m.writes.end(id)
+	msgs := m.getBroadcasts(compoundOverhead, avail)
+	if len(msgs) == 0 {
+		return false
+	}
+	if len(msgs) == 1 {
+		m.sendGossip(node, msgs[0])
+		return true
+	}
+	for _, compound := range makeCompoundMessages(msgs) {
+		m.sendGossip(node, compound)
+	}
+	return true
 }
 
 func (m *Memberlist) sendGossip(node *Node, msg []byte) {

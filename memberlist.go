@@ -56,6 +56,7 @@ type Memberlist struct {
 	leaveNotify chan struct{}
 
 	events eventQueue
+	writes writeTracker // sends carrying broadcasts, for Leave
 
 	rngMu sync.Mutex // leaf lock
 	rng   *rand.Rand
@@ -535,8 +536,21 @@ func (m *Memberlist) Leave(timeout time.Duration) error {
 	}
 	d := dead{Incarnation: inc, Node: m.config.Name, From: m.config.Name}
 	m.deadNode(&d)
-	if m.anyAlive() {
-		return m.waitNotify(m.leaveNotify, timeout, "timeout waiting for leave broadcast")
+	if !m.anyAlive() {
+		return nil
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	if err := m.waitNotify(m.leaveNotify, timeout, "timeout waiting for leave broadcast"); err != nil {
+		return err
+	}
+	// The last hand-out of the broadcast closed leaveNotify before its
+	// packet was written: wait for that write, so that a Shutdown right
+	// after Leave cannot close the transport first.
+	if !m.waitWritten(deadline) {
+		return errors.New("timeout waiting for leave broadcast")
 	}
 	return nil
 }

@@ -306,6 +306,8 @@ func (m *Memberlist) encodeAndSendMsg(a Address, t messageType, msg wireMessage)
 // broadcasts (SWIM §4.1 piggybacking).
 func (m *Memberlist) sendMsg(a Address, msg []byte) error {
 	avail := m.packetBudget(m.config.GossipVerifyOutgoing) - len(msg)
+	id := m.writes.begin()
+	defer m.writes.end(id)
 	extra := m.getBroadcasts(compoundOverhead, avail)
 	if len(extra) == 0 {
 		return m.rawSendMsgPacket(a, nil, msg)
