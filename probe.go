@@ -8,11 +8,11 @@ import (
 )
 
 // schedule starts the probe, push/pull and gossip loops. It is idempotent.
-// Each loop waits a random offset first, so nodes started together do not
-// probe in step; the offsets are drawn here, in a fixed order, so a seeded
-// node staggers the same way every run. The tickers start here too: the
-// first probe and gossip come one interval after Create, as upstream's do,
-// and the offset only shifts the rounds after it.
+// Each loop waits a random offset within its interval first and only then
+// starts its ticker, so nodes started together do not probe or gossip in
+// step (the first round comes one offset plus one interval after Create).
+// The offsets are drawn here, in a fixed order, so a seeded node staggers
+// the same way every run.
 func (m *Memberlist) schedule() {
 	m.scheduleOnce.Do(func() {
 		c := m.config
@@ -20,15 +20,13 @@ func (m *Memberlist) schedule() {
 		pushPullStagger := m.stagger(c.PushPullInterval)
 		gossipStagger := m.stagger(c.GossipInterval)
 		if c.ProbeInterval > 0 {
-			t := time.NewTicker(c.ProbeInterval)
-			m.goroutines.Go(func() { m.tickLoop(t, probeStagger, m.probe) })
+			m.goroutines.Go(func() { m.tickLoop(c.ProbeInterval, probeStagger, m.probe) })
 		}
 		if c.PushPullInterval > 0 {
 			m.goroutines.Go(func() { m.pushPullLoop(pushPullStagger) })
 		}
 		if c.GossipInterval > 0 && c.GossipNodes > 0 {
-			t := time.NewTicker(c.GossipInterval)
-			m.goroutines.Go(func() { m.tickLoop(t, gossipStagger, m.gossip) })
+			m.goroutines.Go(func() { m.tickLoop(c.GossipInterval, gossipStagger, m.gossip) })
 		}
 	})
 }
@@ -45,13 +43,15 @@ func (m *Memberlist) sleep(d time.Duration) bool {
 	}
 }
 
-// tickLoop calls f on every tick of t, after waiting stagger, until
-// shutdown. It stops t when it returns.
-func (m *Memberlist) tickLoop(t *time.Ticker, stagger time.Duration, f func()) {
-	defer t.Stop()
+// tickLoop waits stagger, then calls f every interval until shutdown. The
+// ticker starts after the wait: a ticker started before it would keep the
+// phase of Create, and the stagger would shift nothing.
+func (m *Memberlist) tickLoop(interval, stagger time.Duration, f func()) {
 	if !m.sleep(stagger) {
 		return
 	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
