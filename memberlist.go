@@ -632,9 +632,21 @@ func (m *Memberlist) checkBroadcastQueueDepth() {
 
 func (m *Memberlist) nextSeqNo() uint32 { return m.sequenceNum.Add(1) }
 
-func (m *Memberlist) nextIncarnation() uint32 { return m.incarnation.Add(1) }
+// nextIncarnation returns a new local incarnation above the last one, or
+// the maximum when it is reached: it never wraps round to a small number.
+func (m *Memberlist) nextIncarnation() uint32 { return m.raiseIncarnation(0) }
 
-func (m *Memberlist) skipIncarnation(offset uint32) uint32 { return m.incarnation.Add(offset) }
+// raiseIncarnation returns a new local incarnation above both the last one
+// and above, saturating at math.MaxUint32 (see refutation in rules.go).
+func (m *Memberlist) raiseIncarnation(above uint32) uint32 {
+	for {
+		cur := m.incarnation.Load()
+		next := refuteIncarnation(max(cur, above))
+		if m.incarnation.CompareAndSwap(cur, next) {
+			return next
+		}
+	}
+}
 
 // estNumNodes returns the estimated number of nodes in the cluster.
 func (m *Memberlist) estNumNodes() int {

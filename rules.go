@@ -3,6 +3,7 @@ package memberlist
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"net"
 	"time"
 )
@@ -48,7 +49,7 @@ func decideAlive(st *nodeState, a *alive, self, bootstrap bool, now time.Time, r
 		addrUpdate = true
 	}
 	switch {
-	case !self && !addrUpdate && a.Incarnation <= st.Incarnation:
+	case !self && !addrUpdate && a.Incarnation <= st.Incarnation && !aliveOverridesAtMax(st, a.Incarnation):
 		return aliveIgnore, addrUpdate
 	case self && a.Incarnation < st.Incarnation:
 		return aliveIgnore, addrUpdate
@@ -59,6 +60,28 @@ func decideAlive(st *nodeState, a *alive, self, bootstrap bool, now time.Time, r
 		return aliveRefute, addrUpdate
 	}
 	return aliveApply, addrUpdate
+}
+
+// refuteIncarnation returns the incarnation that answers an accusation at
+// inc: inc + 1, or math.MaxUint32 when inc is already the maximum. A
+// refutation never wraps round to a small number, which every peer would
+// ignore (upstream #358); at the maximum the node answers with the maximum
+// itself, and aliveOverridesAtMax lets that answer through.
+func refuteIncarnation(inc uint32) uint32 {
+	if inc == math.MaxUint32 {
+		return inc
+	}
+	return inc + 1
+}
+
+// aliveOverridesAtMax reports whether an alive at incarnation inc clears
+// the suspect or dead state of st although it is not newer: both are at
+// math.MaxUint32, where a node cannot outbid an accusation any more. Only
+// a node accused at the maximum ever announces it, so this is its
+// refutation (upstream has no answer here: the node is evicted for good).
+func aliveOverridesAtMax(st *nodeState, inc uint32) bool {
+	return inc == math.MaxUint32 && st.Incarnation == math.MaxUint32 &&
+		(st.State == StateSuspect || st.State == StateDead)
 }
 
 func vsnEqual(a, b []uint8) bool {
@@ -323,10 +346,7 @@ func (m *Memberlist) insertNodeLocked(st *nodeState) {
 // accused by announcing a higher incarnation (SWIM §4.2), and counts the
 // accusation against the local health (Lifeguard §IV-A).
 func (m *Memberlist) refuteLocked(me *nodeState, accused uint32) {
-	inc := m.nextIncarnation()
-	if accused >= inc {
-		inc = m.skipIncarnation(accused - inc + 1)
-	}
+	inc := m.raiseIncarnation(accused)
 	me.Incarnation = inc
 	m.applyAwareness(1)
 	a := alive{
