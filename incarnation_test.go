@@ -72,3 +72,63 @@ func TestRefuteIncarnation(t *testing.T) {
 		}
 	}
 }
+
+// gossipStep is one message fed to a node in a scripted test.
+type gossipStep struct {
+	kind string // "alive", "suspect" or "dead"
+	inc  uint32
+	from string // accuser, for suspect and dead
+}
+
+// feed applies steps about the node x to m, as the packet handler would.
+func feed(m *Memberlist, x string, steps ...gossipStep) {
+	for _, s := range steps {
+		switch s.kind {
+		case "alive":
+			m.aliveNode(&alive{Incarnation: s.inc, Node: x, Addr: []byte{10, 0, 0, 9}, Port: 7946, Vsn: []uint8{1, 5, 2, 0, 0, 0}}, nil, false)
+		case "suspect":
+			m.suspectNode(&suspect{Incarnation: s.inc, Node: x, From: s.from})
+		case "dead":
+			m.deadNode(&dead{Incarnation: s.inc, Node: x, From: s.from})
+		}
+	}
+}
+
+// TestAccusationsRaiseTheStoredIncarnation: a suspect or dead newer than
+// the stored incarnation raises it even when it changes no state, so an
+// alive older than the accusation cannot revive the node (upstream #312,
+// al8n/memberlist#197). Before the fix the first two scripts revived x and
+// the third cleared its suspicion.
+func TestAccusationsRaiseTheStoredIncarnation(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps []gossipStep
+		state NodeStateType
+		inc   uint32
+	}{
+		{"higher dead on a dead node", []gossipStep{{"alive", 1, ""}, {"dead", 1, "b"}, {"dead", 10, "c"}, {"alive", 2, ""}}, StateDead, 10},
+		{"higher suspect on a dead node", []gossipStep{{"alive", 1, ""}, {"dead", 1, "b"}, {"suspect", 10, "c"}, {"alive", 2, ""}}, StateDead, 10},
+		{"higher confirmation of a suspicion", []gossipStep{{"alive", 1, ""}, {"suspect", 1, "b"}, {"suspect", 10, "c"}, {"alive", 5, ""}}, StateSuspect, 10},
+		{"higher dead on a left node", []gossipStep{{"alive", 1, ""}, {"dead", 1, "x"}, {"dead", 10, "c"}, {"alive", 2, ""}}, StateLeft, 10},
+		{"a newer alive still revives", []gossipStep{{"alive", 1, ""}, {"dead", 1, "b"}, {"dead", 10, "c"}, {"alive", 11, ""}}, StateAlive, 11},
+		{"an older accusation changes nothing", []gossipStep{{"alive", 5, ""}, {"dead", 5, "b"}, {"dead", 3, "c"}, {"suspect", 4, "c"}}, StateDead, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newTestCluster(t, 104)
+				a := c.add("a", func(conf *Config) { conf.ProbeInterval, conf.GossipInterval = 0, 0 })
+				feed(a, "x", tc.steps...)
+				a.mu.Lock()
+				st, ok := a.nodeMap["x"]
+				var got nodeState
+				if ok {
+					got = *st
+				}
+				a.mu.Unlock()
+				if !ok || got.State != tc.state || got.Incarnation != tc.inc {
+					t.Errorf("x is %v at incarnation %d (known %v), want %v at %d", got.State, got.Incarnation, ok, tc.state, tc.inc)
+				}
+			})
+		})
+	}
+}

@@ -91,6 +91,17 @@ func vsnEqual(a, b []uint8) bool {
 	return bytes.Equal(a[:6], b[:6])
 }
 
+// raiseStored records that an accusation at incarnation inc was seen about
+// another node, although it changes nothing else: the stored incarnation
+// never goes down, so an alive older than the accusation cannot revive the
+// node later (upstream #312, al8n/memberlist#197). The local entry holds
+// what the local node announced and is left alone.
+func raiseStored(st *nodeState, inc uint32, self bool) {
+	if !self && inc > st.Incarnation {
+		st.Incarnation = inc
+	}
+}
+
 // suspectAction is what a suspect message does to the node table.
 type suspectAction uint8
 
@@ -380,10 +391,13 @@ func (m *Memberlist) suspectNode(s *suspect) {
 		return
 	}
 	timer, running := m.suspicions[s.Node]
-	switch decideSuspect(st, s.Incarnation, s.Node == m.config.Name, running) {
+	self := s.Node == m.config.Name
+	switch decideSuspect(st, s.Incarnation, self, running) {
 	case suspectIgnore:
+		raiseStored(st, s.Incarnation, self)
 		return
 	case suspectConfirm:
+		raiseStored(st, s.Incarnation, self)
 		if timer.Confirm(s.From) {
 			m.encodeBroadcast(s.Node, suspectMsg, s)
 		}
@@ -469,6 +483,7 @@ func (m *Memberlist) applyDeadLocked(d *dead) {
 	self := d.Node == m.config.Name
 	switch decideDead(st, d.Incarnation, self, m.leaving.Load()) {
 	case deadIgnore:
+		raiseStored(st, d.Incarnation, self)
 		return
 	case deadRefute:
 		m.refuteLocked(st, d.Incarnation)
