@@ -53,6 +53,7 @@ type Memberlist struct {
 	nodeMap     map[string]*nodeState
 	probeIndex  int
 	suspicions  map[string]*suspicion
+	graves      graveyard
 	leaveNotify chan struct{}
 
 	events eventQueue

@@ -121,14 +121,17 @@ func (m *Memberlist) nextProbeTarget() (nodeState, bool) {
 	return nodeState{}, false
 }
 
-// resetNodesLocked drops dead and left nodes older than GossipToTheDeadTime
-// and shuffles the probe order.
+// resetNodesLocked drops dead and left nodes older than GossipToTheDeadTime,
+// leaving a grave for each, and shuffles the probe order.
 func (m *Memberlist) resetNodesLocked() {
 	now := time.Now()
+	lifetime, limit := m.graveLifetime(), graveLimit(len(m.nodes))
+	m.graves.expire(now, lifetime)
 	kept := m.nodes[:0]
 	for _, st := range m.nodes {
 		if st.DeadOrLeft() && now.Sub(st.StateChange) > m.config.GossipToTheDeadTime {
 			delete(m.nodeMap, st.Name)
+			m.graves.dig(st.Name, st.Incarnation, st.State, now, limit)
 			continue
 		}
 		kept = append(kept, st)

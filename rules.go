@@ -257,9 +257,12 @@ func (m *Memberlist) aliveNode(a *alive, notify chan struct{}, bootstrap bool) {
 		return
 	}
 	m.mu.Lock()
-	m.applyAliveLocked(a, notify, self, bootstrap)
+	acc := m.applyAliveLocked(a, notify, self, bootstrap)
 	m.mu.Unlock()
 	m.deliverEvents()
+	if acc != nil {
+		m.sendAccusation(acc)
+	}
 }
 
 // aliveAllowed asks the AliveDelegate about a.
@@ -275,20 +278,21 @@ func (m *Memberlist) aliveAllowed(a *alive) bool {
 	return true
 }
 
-func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, bootstrap bool) {
+func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, bootstrap bool) *accusation {
 	st, known := m.nodeMap[a.Node]
 	if !known || !bytes.Equal(st.Addr, a.Addr) || st.Port != a.Port {
 		if err := m.config.IPAllowed(a.Addr); err != nil {
 			m.logger.Warn("Rejected node: "+err.Error(), "node", a.Node)
-			return
+			return nil
 		}
 	}
 	if !known {
 		if a.Incarnation == 0 && !bootstrap {
-			return // would be ignored; do not leave a placeholder
+			return nil // would be ignored; do not leave a placeholder
 		}
 		st = &nodeState{Node: Node{Name: a.Node, Addr: cloneBytes(a.Addr), Port: a.Port, State: StateDead}}
 		st.setVsn(a.Vsn)
+		m.exhumeLocked(st, self)
 		m.insertNodeLocked(st)
 	}
 	var now time.Time // needed only to judge an address change
@@ -298,7 +302,10 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 	action, addrUpdate := decideAlive(st, a, self, bootstrap, now, m.config.DeadNodeReclaimTime)
 	switch action {
 	case aliveIgnore:
-		return
+		if self || addrUpdate || !staleAgainst(st.State, st.Incarnation, a.Incarnation) {
+			return nil
+		}
+		return m.tellLocked(&st.told, a, st.Incarnation, st.State)
 	case aliveConflict:
 		m.logger.Error(fmt.Sprintf("Conflicting address for %s. Mine: %v:%d Theirs: %v:%d Old state: %v",
 			a.Node, st.Addr, st.Port, net.IP(a.Addr), a.Port, st.State))
@@ -306,7 +313,7 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 		if m.config.Conflict != nil {
 			m.events.push(event{kind: conflictEvent, node: st.node(), other: other})
 		}
-		return
+		return nil
 	}
 	if addrUpdate {
 		m.logger.Info(fmt.Sprintf("Updating address for left or failed node %s from %v:%d to %v:%d",
@@ -327,6 +334,7 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 	case !bytes.Equal(oldMeta, st.Meta):
 		m.queueEventLocked(updateEvent, st)
 	}
+	return nil
 }
 
 // updateAliveLocked stores a in st and queues it for gossip.
@@ -346,6 +354,7 @@ func (m *Memberlist) updateAliveLocked(st *nodeState, a *alive, notify chan stru
 // insertNodeLocked adds st at a random position of the probe order.
 func (m *Memberlist) insertNodeLocked(st *nodeState) {
 	m.nodeMap[st.Name] = st
+	m.graves.bury(st.Name)
 	n := len(m.nodes)
 	m.nodes = append(m.nodes, st)
 	j := m.randIntN(n + 1)
@@ -388,6 +397,7 @@ func (m *Memberlist) suspectNode(s *suspect) {
 	defer m.mu.Unlock()
 	st, ok := m.nodeMap[s.Node]
 	if !ok {
+		m.forwardUnknownLocked(s.Node, s.Incarnation, StateSuspect, suspectMsg, s)
 		return
 	}
 	timer, running := m.suspicions[s.Node]
@@ -476,7 +486,16 @@ func (m *Memberlist) deadNode(d *dead) {
 
 func (m *Memberlist) applyDeadLocked(d *dead) {
 	st, ok := m.nodeMap[d.Node]
-	if !ok || d.Incarnation < st.Incarnation {
+	if !ok {
+		state := StateDead
+		if d.Node == d.From {
+			state = StateLeft
+		}
+		m.forwardUnknownLocked(d.Node, d.Incarnation, state, deadMsg, d)
+		return
+	}
+	if d.Incarnation < st.Incarnation {
+		raiseStored(st, d.Incarnation, d.Node == m.config.Name)
 		return
 	}
 	m.stopSuspicionLocked(d.Node)

@@ -100,6 +100,7 @@ type nodeState struct {
 	Node
 	Incarnation uint32
 	StateChange time.Time
+	told        time.Time // when the node was last told of an accusation (rate limit)
 }
 
 // node returns a copy of the entry's Node, safe to hand to callers.

@@ -144,7 +144,8 @@ func scenarios(s size) []scenario {
 	out = append(out, kill(s))
 	out = append(out, flipFlop(s, 20*time.Second), flipFlop(s, 4*time.Second))
 	out = append(out, lossyMinority(s), partition(s))
-	out = append(out, massRestart(s, true, 0), massRestart(s, false, 0), massRestart(s, false, 5*time.Second))
+	out = append(out, massRestart(s, true, 0, 0), massRestart(s, true, 0, 35*time.Second))
+	out = append(out, massRestart(s, false, 0, 0), massRestart(s, false, 5*time.Second, 0))
 	out = append(out, pause(s), tcpDead(s))
 	out = append(out, leaveThenShutdown(s), joinStorm(s, s.pick(128, 32), false))
 	if !s.quick {

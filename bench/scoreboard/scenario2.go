@@ -146,12 +146,20 @@ func (w *world) raiseIncarnations(names []string, rounds int) {
 
 // massRestart raises every incarnation, kills half the nodes, waits until
 // the survivors have declared them dead, and restarts them with the same
-// names, on new addresses (sameAddr false) or their old ones.
-func massRestart(s size, sameAddr bool, reclaim time.Duration) scenario {
+// names, on new addresses (sameAddr false) or their old ones. With after
+// > 0 the restart waits that long after the deaths: past
+// GossipToTheDeadTime, some survivors have reaped the dead nodes and others
+// still hold them dead at their raised incarnations, so a restarted node
+// that joins a survivor which reaped it is accepted there at incarnation 1,
+// and its alive is stale everywhere else (upstream #311).
+func massRestart(s size, sameAddr bool, reclaim, after time.Duration) scenario {
 	n := s.pick(40, 16)
 	t := lanTimings()
 	t.DeadNodeReclaimTime, t.ReclaimTimeSet = reclaim, true
 	where := map[bool]string{true: "same addresses", false: "new addresses"}[sameAddr]
+	if after > 0 {
+		where += fmt.Sprintf(", %v after their deaths", after)
+	}
 	return scenario{
 		name:    fmt.Sprintf("mass restart of %d/%d on %s, DeadNodeReclaimTime %v", n/2, n, where, reclaim),
 		timings: t,
@@ -168,6 +176,7 @@ func massRestart(s size, sameAddr bool, reclaim time.Duration) scenario {
 			if _, ok := w.waitUntil(func() bool { return w.wrongPairs(rest, rest) == 0 }, 100*time.Millisecond, 2*time.Minute); !ok {
 				return nil, fmt.Errorf("survivors did not declare the killed half dead")
 			}
+			time.Sleep(after)
 			for i, v := range half {
 				if err := w.restart(v, sameAddr); err != nil {
 					return nil, err
