@@ -262,6 +262,9 @@ func (c *cluster) report(t *testing.T) {
 		} else if t.Failed() || os.Getenv("MEMBERLIST_NETNS_LOGS") != "" {
 			if len(log) > 4000 {
 				log = log[len(log)-4000:]
+				if i := strings.IndexByte(log, '\n'); i >= 0 {
+					log = log[i+1:] // start at a whole line
+				}
 			}
 			t.Logf("%s standard error (end):\n%s", name, log)
 		}

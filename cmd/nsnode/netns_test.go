@@ -174,8 +174,8 @@ func noneSee(c *cluster, reporters, nodes []string, state string) bool {
 	return true
 }
 
-// joinAll starts n0, then the others with n0 as their seed, and waits until
-// every node sees all five alive.
+// joinAll starts n0, then at once the others with n0 as their seed, and
+// waits until every node sees all five alive.
 func joinAll(t *testing.T, c *cluster, w *network, names []string, flags []string) {
 	seed := nodeIP(0) + ":7946"
 	for i, name := range names {
@@ -190,7 +190,12 @@ func joinAll(t *testing.T, c *cluster, w *network, names []string, flags []strin
 			c.waitFor(t, 10*time.Second, "n0 ready", func() bool { return c.seen["n0"]["ready"] })
 		}
 	}
-	d := c.waitFor(t, 20*time.Second, "all five see all five alive", func() bool {
+	// A node that joins while others do can miss their alive broadcasts
+	// (each is sent RetransmitMult × ceil(log10(n+1)) = 2 times here) and
+	// then learns them at its first push/pull, which comes after a random
+	// stagger below PushPullInterval plus one interval: up to 30 s with
+	// DefaultLocalConfig. Without -rejoin that has been seen to take 20 s.
+	d := c.waitFor(t, 40*time.Second, "all five see all five alive", func() bool {
 		return allSee(c, names, names, "alive")
 	})
 	t.Logf("join: every node saw all five alive after %v", d.Round(time.Millisecond))
