@@ -146,11 +146,8 @@ func run(o options, out *printer) error {
 		}
 		out.print(report{Ev: "joined"})
 	}
-	done := make(chan struct{})
-	defer close(done)
-	if o.rejoin > 0 {
-		go rejoin(list, ev, o.seed, o.rejoin, done)
-	}
+	stopRejoin := startRejoin(list, ev, o.seed, o.rejoin)
+	defer stopRejoin()
 	tick := time.NewTicker(o.status)
 	defer tick.Stop()
 	for {
@@ -159,12 +156,31 @@ func run(o options, out *printer) error {
 		case <-ev.changed:
 		case <-tick.C:
 		case <-stop:
+			stopRejoin() // no Join may race with the Leave
 			if err := list.Leave(5 * time.Second); err != nil {
 				return fmt.Errorf("leave: %w", err)
 			}
 			out.print(report{Ev: "left"})
 			return nil
 		}
+	}
+}
+
+// startRejoin runs rejoin in a goroutine when every is positive. The
+// returned stop ends it and waits for it; it may be called more than once.
+func startRejoin(list *memberlist.Memberlist, ev *events, seed string, every time.Duration) (stop func()) {
+	if every <= 0 {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		rejoin(list, ev, seed, every, done)
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-exited
 	}
 }
 
