@@ -6,7 +6,8 @@
 //	nsnode -name n1 -bind 198.18.213.12 -seed 198.18.213.11:7946
 //
 // Each line is one JSON object with the fields "node" (this node's name) and
-// "ev": "ready" once the node listens, "joined" after a successful Join,
+// "ev": "ready" once the node listens (with "addr", and "encrypted" and
+// "label" when set), "joined" after a successful Join,
 // "status" with "states" mapping every node this node knows to "alive",
 // "suspect", "dead" or "left" (printed at each membership event and every
 // -status interval), "left" after a graceful Leave, and "error".
@@ -78,6 +79,8 @@ type report struct {
 	Node   string            `json:"node"`
 	Ev     string            `json:"ev"`
 	Addr   string            `json:"addr,omitempty"`
+	Crypt  bool              `json:"encrypted,omitempty"` // in "ready"
+	Label  string            `json:"label,omitempty"`     // in "ready"
 	States map[string]string `json:"states,omitempty"`
 	Err    string            `json:"err,omitempty"`
 }
@@ -139,7 +142,12 @@ func run(o options, out *printer) error {
 	defer list.Shutdown()
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	out.print(report{Ev: "ready", Addr: net.JoinHostPort(o.bind, strconv.Itoa(o.port))})
+	out.print(report{
+		Ev:    "ready",
+		Addr:  net.JoinHostPort(o.bind, strconv.Itoa(o.port)),
+		Crypt: conf.EncryptionEnabled(),
+		Label: conf.Label,
+	})
 	if o.seed != "" {
 		if _, err := list.Join([]string{o.seed}); err != nil {
 			return fmt.Errorf("join %s: %w", o.seed, err)

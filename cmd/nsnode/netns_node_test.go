@@ -41,6 +41,7 @@ type cluster struct {
 	procs    map[string]*exec.Cmd
 	views    map[string]map[string]string // reporter -> node -> state
 	seen     map[string]map[string]bool   // reporter -> events ("ready", "joined", "left")
+	ready    map[string]report            // reporter -> its "ready" line
 	exited   map[string]error             // reporter -> exit status
 	expected map[string]bool              // exits the scenario caused
 	changed  chan struct{}                // closed and replaced at each update
@@ -52,6 +53,7 @@ func newCluster(bin, logs string) *cluster {
 		procs:    make(map[string]*exec.Cmd),
 		views:    make(map[string]map[string]string),
 		seen:     make(map[string]map[string]bool),
+		ready:    make(map[string]report),
 		exited:   make(map[string]error),
 		expected: make(map[string]bool),
 		changed:  make(chan struct{}),
@@ -102,8 +104,11 @@ func (c *cluster) record(name string, line []byte) {
 			c.seen[name] = make(map[string]bool)
 		}
 		c.seen[name][r.Ev] = true
-		if r.Ev == "status" {
+		switch r.Ev {
+		case "status":
 			c.views[name] = r.States
+		case "ready":
+			c.ready[name] = r
 		}
 	})
 }

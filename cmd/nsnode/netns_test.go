@@ -143,6 +143,13 @@ func runScenario(t *testing.T, bin string, v variant, pending *cleanups) {
 		names[i] = fmt.Sprintf("n%d", i)
 	}
 	joinAll(t, c, w, names, flags)
+	c.mu.Lock()
+	for _, name := range names {
+		if r := c.ready[name]; r.Crypt != (v.key != "") || r.Label != v.label {
+			t.Errorf("%s runs with encrypted=%v label=%q, want %v %q", name, r.Crypt, r.Label, v.key != "", v.label)
+		}
+	}
+	c.mu.Unlock()
 	killOne(t, c, names)
 	partitionOne(t, c, w, names[:4], rejoin)
 	leaveOne(t, c, names[:4])
