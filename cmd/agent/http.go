@@ -18,7 +18,7 @@ import (
 
 // cluster is what the HTTP handlers read from a *memberlist.Memberlist.
 type cluster interface {
-	Members() []*memberlist.Node
+	MemberStates() []memberlist.MemberState
 	LocalNode() *memberlist.Node
 	GetHealthScore() int
 }
@@ -28,9 +28,11 @@ type member struct {
 	Name    string `json:"name"`
 	Address string `json:"address"` // host:port
 	State   string `json:"state"`   // alive, suspect, dead or left
-	// Incarnation is always null: memberlist's exported API (like
-	// hashicorp/memberlist v0.7.0's) does not expose incarnation numbers.
-	// The field is kept so that clients need not change when it does.
+	// Incarnation is the node's incarnation number, which orders what is
+	// said about it: the node raises it to refute a suspicion or to
+	// announce new metadata. It is null only for a remembered departed
+	// member whose entry the node table no longer held when the agent
+	// learnt of its departure.
 	Incarnation *uint32 `json:"incarnation"`
 	// Meta is the node's metadata when it is printable UTF-8; otherwise
 	// it is empty and MetaHex holds it.
@@ -38,24 +40,31 @@ type member struct {
 	MetaHex  string    `json:"meta_hex,omitempty"`
 	Protocol uint8     `json:"protocol"`          // protocol version spoken
 	Delegate uint8     `json:"delegate_protocol"` // delegate protocol version spoken
-	Departed time.Time `json:"departed,omitzero"` // when this agent learnt it died or left
+	Departed time.Time `json:"departed,omitzero"` // when it died or left, as this agent saw it
 	Local    bool      `json:"local,omitempty"`   // the node of this agent
 }
 
-// newMember returns the row of n; departed is zero for a live node.
-func newMember(n *memberlist.Node, departed time.Time) member {
+// newMember returns the row of st, with its incarnation when
+// incarnationKnown is true.
+func newMember(st memberlist.MemberState, incarnationKnown bool) member {
 	m := member{
-		Name:     n.Name,
-		Address:  n.Address(),
-		State:    stateName(n.State),
-		Protocol: n.PCur,
-		Delegate: n.DCur,
-		Departed: departed,
+		Name:     st.Name,
+		Address:  st.Address(),
+		State:    stateName(st.State),
+		Protocol: st.PCur,
+		Delegate: st.DCur,
 	}
-	if printable(n.Meta) {
-		m.Meta = string(n.Meta)
+	if incarnationKnown {
+		inc := st.Incarnation
+		m.Incarnation = &inc
+	}
+	if st.State == memberlist.StateDead || st.State == memberlist.StateLeft {
+		m.Departed = st.StateChange
+	}
+	if printable(st.Meta) {
+		m.Meta = string(st.Meta)
 	} else {
-		m.MetaHex = hex.EncodeToString(n.Meta)
+		m.MetaHex = hex.EncodeToString(st.Meta)
 	}
 	return m
 }
@@ -120,7 +129,7 @@ func (s *server) view() view {
 		Node:        local,
 		HealthScore: s.cluster.GetHealthScore(),
 		Time:        s.now().UTC(),
-		Members:     mergeMembers(s.cluster.Members(), s.membership.departures()),
+		Members:     mergeMembers(s.cluster.MemberStates(), s.membership.departures()),
 	}
 	for i := range v.Members {
 		v.Members[i].Local = v.Members[i].Name == local

@@ -16,28 +16,34 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// fakeCluster is a cluster with fixed members.
+// fakeCluster is a cluster with a fixed node table, the local node first.
 type fakeCluster struct {
-	members []*memberlist.Node
-	health  int
+	states []memberlist.MemberState
+	health int
 }
 
-func (f *fakeCluster) Members() []*memberlist.Node { return f.members }
-func (f *fakeCluster) LocalNode() *memberlist.Node { return f.members[0] }
-func (f *fakeCluster) GetHealthScore() int         { return f.health }
+func (f *fakeCluster) MemberStates() []memberlist.MemberState { return f.states }
+func (f *fakeCluster) LocalNode() *memberlist.Node            { return &f.states[0].Node }
+func (f *fakeCluster) GetHealthScore() int                    { return f.health }
 
 var testNow = time.Date(2026, 12, 6, 12, 30, 45, 0, time.UTC)
 
-// newTestServer returns a server over three members (a1 local and alive
-// with meta, a2 suspect with binary meta, a3 dead) and the registry behind
-// its /metrics.
+// newTestServer returns a server over four members and the registry behind
+// its /metrics: in the node table a1 (local, alive, incarnation 1, with
+// meta), a2 (suspect, 4, binary meta) and a3 (dead, 3, ten seconds ago);
+// and a4, which left (6) a minute ago and is reaped from the table but
+// remembered by the agent.
 func newTestServer(t *testing.T) (*server, *gometrics.Metrics) {
 	t.Helper()
-	a1, a2 := node("a1", memberlist.StateAlive), node("a2", memberlist.StateSuspect)
+	a1 := entry("a1", memberlist.StateAlive, 1, testNow.Add(-time.Hour))
+	a2 := entry("a2", memberlist.StateSuspect, 4, testNow.Add(-time.Second))
+	a3 := entry("a3", memberlist.StateDead, 3, testNow.Add(-10*time.Second))
+	a4 := entry("a4", memberlist.StateLeft, 6, testNow.Add(-time.Minute))
 	a1.Meta = []byte("role=<web>")
 	a2.Meta = []byte{0, 1, 0xff}
 	ms := newMembership(discardLogger, time.Hour, func() time.Time { return testNow })
-	ms.NotifyLeave(node("a3", memberlist.StateDead))
+	ms.setTable(func() []memberlist.MemberState { return []memberlist.MemberState{a4} })
+	ms.NotifyLeave(&a4.Node)
 	reg, conf, sink, err := newMetrics()
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +54,7 @@ func newTestServer(t *testing.T) (*server, *gometrics.Metrics) {
 	}
 	t.Cleanup(met.Shutdown)
 	return &server{
-		cluster:    &fakeCluster{members: []*memberlist.Node{a1, a2}, health: 2},
+		cluster:    &fakeCluster{states: []memberlist.MemberState{a1, a2, a3}, health: 2},
 		membership: ms,
 		gatherer:   reg,
 		logger:     discardLogger,
@@ -79,19 +85,25 @@ func TestMembersJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &v); err != nil {
 		t.Fatalf("%v in %s", err, body)
 	}
-	if v.Node != "a1" || v.HealthScore != 2 || len(v.Members) != 3 {
+	if v.Node != "a1" || v.HealthScore != 2 || len(v.Members) != 4 {
 		t.Fatalf("got %s", body)
 	}
 	want := []map[string]any{
-		{"name": "a1", "address": "127.0.0.1:7946", "state": "alive", "incarnation": nil, "meta": "role=<web>", "protocol": 2.0, "local": true},
-		{"name": "a2", "state": "suspect", "meta": "", "meta_hex": "0001ff"},
-		{"name": "a3", "state": "dead", "departed": "2026-12-06T12:30:45Z"},
+		{"name": "a1", "address": "127.0.0.1:7946", "state": "alive", "incarnation": 1.0, "meta": "role=<web>", "protocol": 2.0, "local": true},
+		{"name": "a2", "state": "suspect", "incarnation": 4.0, "meta": "", "meta_hex": "0001ff"},
+		{"name": "a3", "state": "dead", "incarnation": 3.0, "departed": "2026-12-06T12:30:35Z"},
+		{"name": "a4", "state": "left", "incarnation": 6.0, "departed": "2026-12-06T12:29:45Z"},
 	}
 	for i, w := range want {
 		for k, wv := range w {
 			if gv, ok := v.Members[i][k]; !ok || gv != wv {
 				t.Errorf("member %d: %s = %#v, want %#v", i, k, gv, wv)
 			}
+		}
+	}
+	for i := range 2 {
+		if _, ok := v.Members[i]["departed"]; ok {
+			t.Errorf("member %d has a departure time: %v", i, v.Members[i])
 		}
 	}
 }
@@ -107,17 +119,23 @@ func TestPage(t *testing.T) {
 		`<tr data-node="a1" data-state="alive">`,
 		`<tr data-node="a2" data-state="suspect">`,
 		`<tr data-node="a3" data-state="dead">`,
+		`<tr data-node="a4" data-state="left">`,
+		`<td data-label="Incarnation">4</td>`,
+		`<td data-label="Incarnation">6</td>`,
 		`a1 (this agent)`,
 		`role=&lt;web&gt;`, // escaped
 		`0x0001ff`,
 		`health score <b id="health">2</b>`,
-		`3 members: 1 alive, 1 suspect, 1 dead, 0 left`,
+		`4 members: 1 alive, 1 suspect, 1 dead, 1 left`,
 		`12:30:45 UTC`,
 		`setInterval(`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+	if strings.Contains(body, ">unknown<") {
+		t.Error("page shows an unknown incarnation")
 	}
 	if strings.Contains(body, "role=<web>") {
 		t.Error("meta is not escaped")

@@ -89,6 +89,7 @@ func serve(ctx context.Context, opts *options, logger *slog.Logger) error {
 		return err
 	}
 	defer ml.Shutdown()
+	members.setTable(ml.MemberStates)
 
 	srv := &server{cluster: ml, membership: members, gatherer: reg, logger: logger, now: time.Now}
 	stopHTTP, httpAddr, err := startHTTP(opts.httpAddr, srv, logger)

@@ -253,6 +253,7 @@ func TestAgentProcesses(t *testing.T) {
 	if v.Node != "a2" || v.Members[0].Name != "a1" || v.Members[0].Meta != "role=seed" || !v.Members[1].Local {
 		t.Errorf("a2's view: %+v", v)
 	}
+	checkIncarnations(t, a1, v)
 	// a1 accepts the joins' push/pull streams; a2 opens one.
 	checkAgentMetrics(t, a1, "memberlist_tcp_accept")
 	checkAgentMetrics(t, a2, "memberlist_pushPullNode", "memberlist_tcp_connect", "memberlist_tcp_sent")
@@ -261,8 +262,37 @@ func TestAgentProcesses(t *testing.T) {
 		t.Fatalf("a3 after SIGTERM: %v, want exit status 0", err)
 	}
 	waitFor(t, 30*time.Second, "a3 listed as left", seesStates(a1, map[string]string{"a1": "alive", "a2": "alive", "a3": "left"}))
+	if left, err := a1.members(); err != nil {
+		t.Error(err)
+	} else if inc := left.Members[2].Incarnation; inc == nil || *inc < *v.Members[2].Incarnation || left.Members[2].Departed.IsZero() {
+		t.Errorf("a3 after its leave, as a1 lists it: %+v", left.Members[2])
+	}
 	if !bytes.Contains([]byte(a3.logs.String()), []byte(`msg="left the cluster"`)) {
 		t.Errorf("a3 did not log its leave:\n%s", a3.logs)
+	}
+}
+
+// checkIncarnations checks that every member of v, the view of another
+// agent, has an incarnation, at least 1, and that p's own is the one v
+// lists for it.
+func checkIncarnations(t *testing.T, p *agentProc, v view) {
+	t.Helper()
+	for _, m := range v.Members {
+		if m.Incarnation == nil || *m.Incarnation < 1 {
+			t.Errorf("%s's view lists %s with incarnation %v", v.Node, m.Name, m.Incarnation)
+		}
+	}
+	own, err := p.members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range own.Members {
+		if !m.Local {
+			continue
+		}
+		if m.Incarnation == nil || v.Members[i].Incarnation == nil || *m.Incarnation != *v.Members[i].Incarnation {
+			t.Errorf("%s's own incarnation %v, %s lists %v", p.name, m.Incarnation, v.Node, v.Members[i].Incarnation)
+		}
 	}
 }
 
