@@ -1082,6 +1082,8 @@ var apiAllowedAdditions = map[string]bool{
 	"method MockNetwork.TotalStats":       true,
 	"method MockNetwork.ResetStats":       true,
 	"method MockNetwork.Restart":          true,
+	"type MemberState":                    true,
+	"method Memberlist.MemberStates":      true,
 	"method Config.Validate":              true,
 }
 

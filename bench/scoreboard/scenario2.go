@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ours "github.com/gossip-go/memberlist"
@@ -260,9 +261,14 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 			}
 			seed := w.addr(names[0])
 			var wg sync.WaitGroup
+			var failed atomic.Int64
 			for _, name := range names[1:] {
 				nd := w.nodes[name]
-				wg.Go(func() { nd.join([]string{seed}) })
+				wg.Go(func() {
+					if _, err := nd.join([]string{seed}); err != nil {
+						failed.Add(1)
+					}
+				})
 			}
 			wg.Wait()
 			took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 10*time.Minute)
@@ -275,6 +281,8 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 			runtime.ReadMemStats(&m1)
 			return []figure{
 				lower("time until every node lists all", "s", v),
+				lower("Join calls that failed", "", num(float64(failed.Load()))),
+				lower("wrong pairs at the end", "", num(float64(w.wrongPairs(names, names)))),
 				lower("heap per node", "KiB", num(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/1024/float64(n))),
 				lower("warnings and errors logged", "", num(float64(w.logs.warns.Load()))),
 			}, nil
