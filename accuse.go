@@ -36,68 +36,57 @@ func accusationMsg(name, me string, inc uint32, state NodeStateType) (messageTyp
 	return deadMsg, &dead{Incarnation: inc, Node: name, From: me}
 }
 
-// tellLocked answers a stale alive a about a node held in state at
-// incarnation held: it returns the accusation to send to the alive's
-// address, and re-gossips a death, at most once per ProbeInterval per node
-// (told holds the last time). The caller holds mu.
-func (m *Memberlist) tellLocked(told *time.Time, a *alive, held uint32, state NodeStateType) *accusation {
-	now := time.Now()
-	if !told.IsZero() && now.Sub(*told) < m.config.ProbeInterval {
-		return nil
+// tell answers a stale alive a about a node held in state at incarnation
+// held: the accusation goes to the alive's address, and a death is also
+// re-gossiped, at most once per ProbeInterval per node (told holds the
+// last time).
+func (t *table) tell(told *time.Time, a *alive, held uint32, state NodeStateType, now time.Time, e *effects) {
+	if !told.IsZero() && now.Sub(*told) < t.conf.ProbeInterval {
+		return
 	}
 	*told = now
-	t, msg := accusationMsg(a.Node, m.config.Name, held, state)
-	if t == deadMsg {
-		m.encodeBroadcast(a.Node, t, msg)
+	mt, msg := accusationMsg(a.Node, t.conf.Name, held, state)
+	if mt == deadMsg {
+		e.broadcast(a.Node, mt, msg, nil)
 	}
 	to := Address{Addr: joinHostPort(net.IP(a.Addr).String(), a.Port), Name: a.Node}
-	return &accusation{to: to, t: t, msg: msg}
+	e.tells = append(e.tells, accusation{to: to, t: mt, msg: msg})
 }
 
-// exhumeLocked gives st, a new entry for a name not in the table, what its
-// grave remembers of a death: the incarnation, dead or left, and the last
-// tell. The alive that brought the name is then judged like one about a
-// dead node still in the table: a newer one is the node back (restarted,
-// or refuting), an older one is ignored and the node is told. The entry
-// stays dead meanwhile, so gossip still reaches the address for
+// exhume gives st, a new entry for a name not in the table, what its grave
+// remembers of a death: the incarnation, dead or left, and the last tell.
+// The alive that brought the name is then judged like one about a dead
+// node still in the table: a newer one is the node back (restarted, or
+// refuting), an older one is ignored and the node is told. The entry stays
+// dead meanwhile, so gossip still reaches the address for
 // GossipToTheDeadTime and the node's refutation can come back (a node
-// rejoining after a partition knows none of the nodes that reaped it).
-// A grave left by an accusation about a suspect holds nothing back.
-func (m *Memberlist) exhumeLocked(st *nodeState, self bool) {
+// rejoining after a partition knows none of the nodes that reaped it). A
+// grave left by an accusation about a suspect holds nothing back.
+func (t *table) exhume(st *nodeState, self bool, now time.Time) {
 	if self {
 		return
 	}
-	now := time.Now()
-	g := m.graves.find(st.Name, now, m.graveLifetime())
+	g := t.graves.find(st.Name, now, t.graveLifetime())
 	if g == nil || g.state == StateSuspect {
 		return
 	}
 	st.Incarnation, st.State, st.StateChange, st.told = g.inc, g.state, now, g.told
 }
 
-// forwardUnknownLocked passes on a suspect or dead message about a name the
+// forwardUnknown passes on a suspect or dead message about a name the
 // table does not hold, once per incarnation: the accused may be a node
 // that restarted and joined elsewhere, and only gossip can bring it the
 // accusation to refute. The grave it leaves stops the same accusation from
 // being passed on again, and an older alive from reviving the name.
-func (m *Memberlist) forwardUnknownLocked(name string, inc uint32, state NodeStateType, t messageType, msg wireMessage) {
-	now := time.Now()
-	if g := m.graves.find(name, now, m.graveLifetime()); g != nil && inc <= g.inc {
+func (t *table) forwardUnknown(name string, inc uint32, state NodeStateType, mt messageType, msg wireMessage, now time.Time, e *effects) {
+	if g := t.graves.find(name, now, t.graveLifetime()); g != nil && inc <= g.inc {
 		return
 	}
-	m.graves.dig(name, inc, state, now, graveLimit(len(m.nodes)))
-	m.encodeBroadcast(name, t, msg)
+	t.graves.dig(name, inc, state, now, graveLimit(len(t.nodes)))
+	e.broadcast(name, mt, msg, nil)
 }
 
 // graveLifetime returns how long graves are kept at the current size.
-func (m *Memberlist) graveLifetime() time.Duration {
-	return graveLifetime(m.config.PushPullInterval, m.config.GossipToTheDeadTime, m.estNumNodes())
-}
-
-// sendAccusation sends acc; it must be called without mu held.
-func (m *Memberlist) sendAccusation(acc *accusation) {
-	// Without piggybacked gossip: the same accusation is queued for it.
-	if err := m.rawSendMsgPacket(acc.to, nil, encodeMessage(acc.t, acc.msg)); err != nil {
-		m.logger.Debug("Failed to send an accusation to "+acc.to.Addr+": "+err.Error(), "node", acc.to.Name)
-	}
+func (t *table) graveLifetime() time.Duration {
+	return graveLifetime(t.conf.PushPullInterval, t.conf.GossipToTheDeadTime, t.estNumNodes())
 }

@@ -235,7 +235,7 @@ func viewOf(m *Memberlist) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := m.config.Name + ":"
-	for _, st := range m.nodes {
+	for _, st := range m.table.nodes {
 		out += fmt.Sprintf(" %s/%v@%d", st.Name, st.State, st.Incarnation)
 	}
 	return out

@@ -165,13 +165,13 @@ func TestProbeSuspectRefutes(t *testing.T) {
 		c.joinAll()
 		waitFor(t, 5*time.Second, "join", func() bool { return a.NumMembers() == 2 })
 		a.mu.Lock()
-		inc := a.nodeMap["b"].Incarnation
+		inc := a.table.nodeMap["b"].Incarnation
 		a.mu.Unlock()
 		a.suspectNode(&suspect{Incarnation: inc, Node: "b", From: "someone"})
 		waitFor(t, 5*time.Second, "b refuted", func() bool {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			st := a.nodeMap["b"]
+			st := a.table.nodeMap["b"]
 			return st.State == StateAlive && st.Incarnation > inc
 		})
 		if s := b.GetHealthScore(); s != 1 {
@@ -228,7 +228,7 @@ func TestDeadNodesAreReapedAfterGossipToTheDeadTime(t *testing.T) {
 		v.Shutdown()
 		waitFor(t, 30*time.Second, "v dead", func() bool { s, _ := stateOf(a, "v"); return s == StateDead })
 		waitFor(t, 30*time.Second, "v reaped", func() bool { _, ok := stateOf(a, "v"); return !ok })
-		if n := a.estNumNodes(); n != 2 {
+		if n := a.table.estNumNodes(); n != 2 {
 			t.Errorf("estimated nodes after reaping = %d, want 2", n)
 		}
 	})

@@ -151,11 +151,11 @@ func (m *Memberlist) randomNodes(k int, exclude func(*nodeState) bool) []Node {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := len(m.nodes)
+	n := len(m.table.nodes)
 	out := make([]Node, 0, k)
 	if n < 3*k {
 		for _, i := range m.permLocked(n) {
-			if st := m.nodes[i]; !exclude(st) {
+			if st := m.table.nodes[i]; !exclude(st) {
 				out = append(out, st.node())
 				if len(out) == k {
 					break
@@ -171,7 +171,7 @@ func (m *Memberlist) randomNodes(k int, exclude func(*nodeState) bool) []Node {
 			continue
 		}
 		seen[i] = struct{}{}
-		if st := m.nodes[i]; !exclude(st) {
+		if st := m.table.nodes[i]; !exclude(st) {
 			out = append(out, st.node())
 		}
 	}

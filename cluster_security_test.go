@@ -133,7 +133,14 @@ func TestKeyRotationUnderTraffic(t *testing.T) {
 			c.add(fmt.Sprintf("n%d", i), withKey(oldKey, true, true), func(conf *Config) { conf.Delegate = d })
 		}
 		c.joinAll()
-		waitFor(t, 5*time.Second, "convergence", func() bool { return c.nodes[3].NumMembers() == 4 })
+		waitFor(t, 5*time.Second, "convergence", func() bool { // n1 sends to the members it lists
+			for _, m := range c.nodes {
+				if m.NumMembers() != 4 {
+					return false
+				}
+			}
+			return true
+		})
 		send := func(step int) {
 			msg := fmt.Sprintf("during-%d", step)
 			for _, n := range c.nodes[1].Members() {

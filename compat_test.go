@@ -45,7 +45,7 @@ func TestMembersAreCopiesWithTheirState(t *testing.T) {
 		c.joinAll()
 		waitFor(t, 5*time.Second, "join", func() bool { return a.NumMembers() == 2 })
 		a.mu.Lock()
-		inc := a.nodeMap["b"].Incarnation
+		inc := a.table.nodeMap["b"].Incarnation
 		a.mu.Unlock()
 		c.net.Block("b", "a") // keep b from refuting
 		a.suspectNode(&suspect{Incarnation: inc, Node: "b", From: "x"})
@@ -61,7 +61,7 @@ func TestMembersAreCopiesWithTheirState(t *testing.T) {
 			t.Errorf("Members reports b in state %d, want StateSuspect", got)
 		}
 		a.mu.Lock()
-		st := a.nodeMap["b"]
+		st := a.table.nodeMap["b"]
 		a.mu.Unlock()
 		if st.Name != "b" || st.Addr[0] == 99 {
 			t.Error("changing a Members() result changed the node table")
@@ -77,7 +77,7 @@ func TestAliveWithIncarnationZeroLeavesNoPlaceholder(t *testing.T) {
 		if _, ok := stateOf(a, "ghost"); ok {
 			t.Error("an alive with incarnation 0 left an entry behind")
 		}
-		if n := a.estNumNodes(); n != 1 {
+		if n := a.table.estNumNodes(); n != 1 {
 			t.Errorf("estimated nodes %d, want 1", n)
 		}
 	})
@@ -90,7 +90,7 @@ func TestRefutationReplacesQueuedMessagesAboutUs(t *testing.T) {
 		a.broadcasts.Reset()
 		a.encodeBroadcast("a", aliveMsg, &alive{Incarnation: 1, Node: "a"})
 		a.mu.Lock()
-		inc := a.nodeMap["a"].Incarnation
+		inc := a.table.nodeMap["a"].Incarnation
 		a.mu.Unlock()
 		a.suspectNode(&suspect{Incarnation: inc, Node: "a", From: "x"})
 		if n := a.broadcasts.NumQueued(); n != 1 {

@@ -69,7 +69,7 @@ func TestGraveBounds(t *testing.T) {
 // reap runs the probe loop's reaping of m at once.
 func reap(m *Memberlist) {
 	m.mu.Lock()
-	m.resetNodesLocked()
+	m.table.reap(time.Now())
 	m.mu.Unlock()
 }
 
@@ -123,10 +123,10 @@ func TestGraveExpires(t *testing.T) {
 		feed(a, "x", gossipStep{"alive", 3, ""}, gossipStep{"dead", 3, "b"})
 		advance(a.config.GossipToTheDeadTime + time.Second)
 		reap(a)
-		advance(a.graveLifetime() + time.Second)
+		advance(a.table.graveLifetime() + time.Second)
 		reap(a)
-		if a.graves.len() != 0 {
-			t.Errorf("%d graves past the lifetime", a.graves.len())
+		if a.table.graves.len() != 0 {
+			t.Errorf("%d graves past the lifetime", a.table.graves.len())
 		}
 		feed(a, "x", gossipStep{"alive", 1, ""})
 		if st, ok := stateOf(a, "x"); !ok || st != StateAlive {

@@ -107,7 +107,7 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 func stateOf(m *Memberlist, name string) (NodeStateType, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st, ok := m.nodeMap[name]
+	st, ok := m.table.nodeMap[name]
 	if !ok {
 		return 0, false
 	}

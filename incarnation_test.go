@@ -119,7 +119,7 @@ func TestAccusationsRaiseTheStoredIncarnation(t *testing.T) {
 				a := c.add("a", func(conf *Config) { conf.ProbeInterval, conf.GossipInterval = 0, 0 })
 				feed(a, "x", tc.steps...)
 				a.mu.Lock()
-				st, ok := a.nodeMap["x"]
+				st, ok := a.table.nodeMap["x"]
 				var got nodeState
 				if ok {
 					got = *st

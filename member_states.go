@@ -23,8 +23,8 @@ type MemberState struct {
 // Each entry is a copy; changing it changes nothing in the table.
 func (m *Memberlist) MemberStates() []MemberState {
 	m.mu.Lock()
-	out := make([]MemberState, 0, len(m.nodes))
-	for _, st := range m.nodes {
+	out := make([]MemberState, 0, len(m.table.nodes))
+	for _, st := range m.table.nodes {
 		out = append(out, MemberState{Node: st.node(), Incarnation: st.Incarnation, StateChange: st.StateChange})
 	}
 	m.mu.Unlock()

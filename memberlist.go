@@ -46,15 +46,14 @@ type Memberlist struct {
 	incarnation atomic.Uint32
 	leaving     atomic.Bool
 
-	// mu guards the node table below. No callback runs under it; events
-	// are queued in events and delivered after it is released.
-	mu          sync.Mutex
-	nodes       []*nodeState
-	nodeMap     map[string]*nodeState
-	probeIndex  int
-	suspicions  map[string]*suspicion
-	graves      graveyard
-	leaveNotify chan struct{}
+	// mu guards the node table and the suspicion timers below. No callback
+	// runs under it; events are queued in events and delivered after it is
+	// released. Lock order: mu, then any of the leaf locks (events.mu,
+	// rngMu, ackMu, the broadcast queue's, writes.mu); mu is never taken
+	// while one of them is held.
+	mu     sync.Mutex
+	table  table                  // the membership state machine (table.go)
+	timers map[string]*time.Timer // suspicion timers by node name
 
 	events eventQueue
 	writes writeTracker // sends carrying broadcasts, for Leave
@@ -127,9 +126,7 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 		logger:      logger,
 		metrics:     opts.metrics,
 		labels:      newLabelSet(conf.MetricLabels),
-		nodeMap:     make(map[string]*nodeState),
-		suspicions:  make(map[string]*suspicion),
-		leaveNotify: make(chan struct{}),
+		timers:      make(map[string]*time.Timer),
 		rng:         newRand(opts.seed),
 		ackHandlers: make(map[uint32]*ackHandler),
 		awareness:   newAwareness(conf.AwarenessMaxMultiplier),
@@ -139,8 +136,9 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 	if m.metrics == nil {
 		m.metrics = globalMetrics{}
 	}
+	m.table = newTable(conf, m.rng.Uint64(), &m.incarnation, &m.numNodes, &m.leaving)
 	m.handoff.init(conf.HandoffQueueDepth)
-	m.broadcasts = &TransmitLimitedQueue{NumNodes: m.estNumNodes, RetransmitMult: conf.RetransmitMult}
+	m.broadcasts = &TransmitLimitedQueue{NumNodes: m.table.estNumNodes, RetransmitMult: conf.RetransmitMult}
 	if err := m.resolveAdvertise(); err != nil {
 		transport.Shutdown()
 		return nil, err
@@ -371,7 +369,7 @@ func joinResolveTimeout(c *Config) time.Duration {
 func (m *Memberlist) LocalNode() *Node {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st, ok := m.nodeMap[m.config.Name]
+	st, ok := m.table.nodeMap[m.config.Name]
 	if !ok {
 		return &Node{Name: m.config.Name, Addr: m.advertiseAddr, Port: m.advertisePort}
 	}
@@ -392,7 +390,7 @@ func (m *Memberlist) UpdateNode(timeout time.Duration) error {
 		return err
 	}
 	m.mu.Lock()
-	st := m.nodeMap[m.config.Name]
+	st := m.table.nodeMap[m.config.Name]
 	var addr []byte
 	var port uint16
 	if st != nil {
@@ -484,8 +482,8 @@ func userMessage(msg []byte) []byte {
 func (m *Memberlist) Members() []*Node {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	nodes := make([]*Node, 0, len(m.nodes))
-	for _, st := range m.nodes {
+	nodes := make([]*Node, 0, len(m.table.nodes))
+	for _, st := range m.table.nodes {
 		if st.DeadOrLeft() {
 			continue
 		}
@@ -499,7 +497,7 @@ func (m *Memberlist) Members() []*Node {
 func (m *Memberlist) NumMembers() (alive int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, st := range m.nodes {
+	for _, st := range m.table.nodes {
 		if !st.DeadOrLeft() {
 			alive++
 		}
@@ -525,7 +523,7 @@ func (m *Memberlist) Leave(timeout time.Duration) error {
 		return nil
 	}
 	m.mu.Lock()
-	st, ok := m.nodeMap[m.config.Name]
+	st, ok := m.table.nodeMap[m.config.Name]
 	var inc uint32
 	if ok {
 		inc = st.Incarnation
@@ -544,7 +542,7 @@ func (m *Memberlist) Leave(timeout time.Duration) error {
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	if err := m.waitNotify(m.leaveNotify, timeout, "timeout waiting for leave broadcast"); err != nil {
+	if err := m.waitNotify(m.table.leaveNotify, timeout, "timeout waiting for leave broadcast"); err != nil {
 		return err
 	}
 	// The last hand-out of the broadcast closed leaveNotify before its
@@ -561,7 +559,7 @@ func (m *Memberlist) Leave(timeout time.Duration) error {
 func (m *Memberlist) anyAlive() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, st := range m.nodes {
+	for _, st := range m.table.nodes {
 		if !st.DeadOrLeft() && st.Name != m.config.Name {
 			return true
 		}
@@ -604,9 +602,9 @@ func (m *Memberlist) Shutdown() error {
 // stopTimers stops the suspicion and ack timers.
 func (m *Memberlist) stopTimers() {
 	m.mu.Lock()
-	for name, s := range m.suspicions {
-		s.Stop()
-		delete(m.suspicions, name)
+	for name, t := range m.timers {
+		t.Stop()
+		delete(m.timers, name)
 	}
 	m.mu.Unlock()
 	m.ackMu.Lock()
@@ -635,24 +633,7 @@ func (m *Memberlist) nextSeqNo() uint32 { return m.sequenceNum.Add(1) }
 
 // nextIncarnation returns a new local incarnation above the last one, or
 // the maximum when it is reached: it never wraps round to a small number.
-func (m *Memberlist) nextIncarnation() uint32 { return m.raiseIncarnation(0) }
-
-// raiseIncarnation returns a new local incarnation above both the last one
-// and above, saturating at math.MaxUint32 (see refutation in rules.go).
-func (m *Memberlist) raiseIncarnation(above uint32) uint32 {
-	for {
-		cur := m.incarnation.Load()
-		next := refuteIncarnation(max(cur, above))
-		if m.incarnation.CompareAndSwap(cur, next) {
-			return next
-		}
-	}
-}
-
-// estNumNodes returns the estimated number of nodes in the cluster.
-func (m *Memberlist) estNumNodes() int {
-	return int(m.numNodes.Load())
-}
+func (m *Memberlist) nextIncarnation() uint32 { return raiseIncarnation(&m.incarnation, 0) }
 
 // randIntN returns a random int in [0, n), or 0 when n <= 0.
 func (m *Memberlist) randIntN(n int) int {

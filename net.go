@@ -364,14 +364,14 @@ func (m *Memberlist) peerPMax(a Address, node *Node) uint8 {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if st, ok := m.nodeMap[a.Name]; ok && a.Name != "" {
+	if st, ok := m.table.nodeMap[a.Name]; ok && a.Name != "" {
 		return st.PMax
 	}
 	host, _, err := net.SplitHostPort(a.Addr)
 	if err != nil {
 		return 0
 	}
-	if st, ok := m.nodeMap[host]; ok {
+	if st, ok := m.table.nodeMap[host]; ok {
 		return st.PMax
 	}
 	return 0

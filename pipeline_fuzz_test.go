@@ -302,18 +302,20 @@ func (pfAlive) NotifyAlive(p *Node) error {
 // broadcast queue, so state from one fuzz input does not pile up.
 func pfReset(m *Memberlist) {
 	m.mu.Lock()
-	self := m.nodeMap[m.config.Name]
-	m.nodes = nil
-	clear(m.nodeMap)
+	self := m.table.nodeMap[m.config.Name]
+	m.table.nodes = nil
+	clear(m.table.nodeMap)
 	if self != nil {
-		m.nodes = append(m.nodes, self)
-		m.nodeMap[self.Name] = self
+		m.table.nodes = append(m.table.nodes, self)
+		m.table.nodeMap[self.Name] = self
 	}
-	m.probeIndex = 0
-	m.numNodes.Store(int64(len(m.nodes)))
-	for name, s := range m.suspicions {
-		s.Stop()
-		delete(m.suspicions, name)
+	m.table.probeIndex = 0
+	m.numNodes.Store(int64(len(m.table.nodes)))
+	clear(m.table.suspicions)
+	m.table.graves = graveyard{}
+	for name, t := range m.timers {
+		t.Stop()
+		delete(m.timers, name)
 	}
 	m.mu.Unlock()
 	m.broadcasts.Reset()
@@ -322,7 +324,7 @@ func pfReset(m *Memberlist) {
 // pfTrim is pfReset once the table has grown past a few hundred nodes.
 func pfTrim(m *Memberlist) {
 	m.mu.Lock()
-	big := len(m.nodes) > 256
+	big := len(m.table.nodes) > 256
 	m.mu.Unlock()
 	if big || m.broadcasts.NumQueued() > 1024 {
 		pfReset(m)

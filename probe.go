@@ -69,7 +69,7 @@ func (m *Memberlist) pushPullLoop(stagger time.Duration) {
 	if !m.sleep(stagger) {
 		return
 	}
-	for m.sleep(pushPullScale(m.config.PushPullInterval, m.estNumNodes())) {
+	for m.sleep(pushPullScale(m.config.PushPullInterval, m.table.estNumNodes())) {
 		m.pushPull()
 	}
 }
@@ -96,52 +96,11 @@ func (m *Memberlist) probe() {
 	}
 }
 
-// nextProbeTarget advances the probe index past the local node and dead or
-// left nodes, reaping and reshuffling the table at each wrap-around.
+// nextProbeTarget returns the next node to probe (table.nextProbeTarget).
 func (m *Memberlist) nextProbeTarget() (nodeState, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for checked := 0; checked < len(m.nodes); {
-		if m.probeIndex >= len(m.nodes) {
-			m.resetNodesLocked()
-			m.probeIndex = 0
-			checked++
-			continue
-		}
-		st := m.nodes[m.probeIndex]
-		m.probeIndex++
-		if st.Name == m.config.Name || st.DeadOrLeft() {
-			checked++
-			continue
-		}
-		cp := *st
-		cp.Node = st.node()
-		return cp, true
-	}
-	return nodeState{}, false
-}
-
-// resetNodesLocked drops dead and left nodes older than GossipToTheDeadTime,
-// leaving a grave for each, and shuffles the probe order.
-func (m *Memberlist) resetNodesLocked() {
-	now := time.Now()
-	lifetime, limit := m.graveLifetime(), graveLimit(len(m.nodes))
-	m.graves.expire(now, lifetime)
-	kept := m.nodes[:0]
-	for _, st := range m.nodes {
-		if st.DeadOrLeft() && now.Sub(st.StateChange) > m.config.GossipToTheDeadTime {
-			delete(m.nodeMap, st.Name)
-			m.graves.dig(st.Name, st.Incarnation, st.State, now, limit)
-			continue
-		}
-		kept = append(kept, st)
-	}
-	clear(m.nodes[len(kept):])
-	m.nodes = kept
-	m.numNodes.Store(int64(len(kept)))
-	m.rngMu.Lock()
-	m.rng.Shuffle(len(kept), func(i, j int) { kept[i], kept[j] = kept[j], kept[i] })
-	m.rngMu.Unlock()
+	return m.table.nextProbeTarget(time.Now())
 }
 
 // ackMessage is what a probe waits for: a complete ack, or the marker the

@@ -97,9 +97,9 @@ func (m *Memberlist) snapshotStates() ([]pushNodeState, [4]int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var counts [4]int
-	states := make([]pushNodeState, len(m.nodes))
-	vsns := make([]uint8, 0, 6*len(m.nodes)) // one allocation for every Vsn
-	for i, st := range m.nodes {
+	states := make([]pushNodeState, len(m.table.nodes))
+	vsns := make([]uint8, 0, 6*len(m.table.nodes)) // one allocation for every Vsn
+	for i, st := range m.table.nodes {
 		vsns = st.appendVsn(vsns)
 		states[i] = pushNodeState{
 			Name:        st.Name,
@@ -184,9 +184,9 @@ func (m *Memberlist) mergeRemoteState(join bool, remote []pushNodeState, user []
 func (m *Memberlist) localVersions() []versioned {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]versioned, 0, len(m.nodes))
-	vsns := make([]uint8, 0, 6*len(m.nodes)) // one allocation for every vsn
-	for _, st := range m.nodes {
+	out := make([]versioned, 0, len(m.table.nodes))
+	vsns := make([]uint8, 0, 6*len(m.table.nodes)) // one allocation for every vsn
+	for _, st := range m.table.nodes {
 		vsns = st.appendVsn(vsns)
 		out = append(out, versioned{name: st.Name, state: st.State, vsn: vsns[len(vsns)-6 : len(vsns) : len(vsns)]})
 	}

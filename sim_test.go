@@ -258,8 +258,8 @@ type simEntry struct {
 func simTable(m *Memberlist) map[string]simEntry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string]simEntry, len(m.nodes))
-	for _, st := range m.nodes {
+	out := make(map[string]simEntry, len(m.table.nodes))
+	for _, st := range m.table.nodes {
 		out[st.Name] = simEntry{st: st, state: st.State, inc: st.Incarnation, changed: st.StateChange}
 	}
 	return out

@@ -3,7 +3,6 @@ package memberlist
 import (
 	"fmt"
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
@@ -44,173 +43,45 @@ func TestRemainingSuspicionTime(t *testing.T) {
 	}
 }
 
-// suspicionFiring is one call of a suspicion's timeout function.
-type suspicionFiring struct {
-	at            time.Duration // since the suspicion started
-	confirmations int
-}
-
-// startTestSuspicion starts a suspicion raised by "first" whose timeout
-// function reports on the returned channel.
-func startTestSuspicion(k int, min, max time.Duration) (*suspicion, <-chan suspicionFiring) {
-	fired := make(chan suspicionFiring, 4)
-	start := time.Now()
-	s := newSuspicion("first", k, min, max, func(n int) {
-		fired <- suspicionFiring{at: time.Since(start), confirmations: n}
-	})
-	return s, fired
-}
-
-// expectNoFiring fails if fired delivers anything within d.
-func expectNoFiring(t *testing.T, fired <-chan suspicionFiring, d time.Duration) {
-	t.Helper()
-	select {
-	case f := <-fired:
-		t.Fatalf("unexpected firing %+v", f)
-	case <-time.After(d):
-	}
-}
-
-func TestSuspicion_Timer(t *testing.T) {
+// TestSuspicionRecord runs the timer vectors of the reference (k = 3, min
+// 500 ms, max 2 s: 2 s, then 1250, 811 and 500 ms from the start with 1, 2
+// and 3 confirmations) through confirm, with refusals of repeats, of the
+// first suspector and beyond k.
+func TestSuspicionRecord(t *testing.T) {
 	const (
 		k   = 3
 		min = 500 * time.Millisecond
 		max = 2 * time.Second
 	)
-	cases := []struct {
-		name     string
-		confirms []string
-		want     []bool // Confirm's results
-		wantAt   time.Duration
-		wantN    int
+	t0 := time.Unix(100, 0)
+	s := newSuspicionRecord("first", k, min, max, t0)
+	if got := s.timeout(); got != max {
+		t.Fatalf("first timeout %v, want %v", got, max)
+	}
+	steps := []struct {
+		from      string
+		after     time.Duration
+		fresh     bool
+		remaining time.Duration
 	}{
-		{"none", nil, nil, max, 0},
-		{"one", []string{"foo"}, []bool{true}, 1250 * time.Millisecond, 1},
-		{"one with duplicates", []string{"foo", "foo", "foo"}, []bool{true, false, false}, 1250 * time.Millisecond, 1},
-		{"first suspector ignored", []string{"first", "foo"}, []bool{false, true}, 1250 * time.Millisecond, 1},
-		{"two", []string{"foo", "bar"}, []bool{true, true}, 811 * time.Millisecond, 2},
-		{"three", []string{"foo", "bar", "baz"}, []bool{true, true, true}, min, 3},
-		{"past k", []string{"foo", "bar", "baz", "zoo"}, []bool{true, true, true, false}, min, 3},
+		{"first", 0, false, 0},
+		{"a", 0, true, 1250 * time.Millisecond},
+		{"a", 0, false, 0},
+		{"b", 100 * time.Millisecond, true, 711 * time.Millisecond},
+		{"c", 600 * time.Millisecond, true, -100 * time.Millisecond},
+		{"d", 0, false, 0},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				s, fired := startTestSuspicion(k, min, max)
-				defer s.Stop()
-				for i, from := range tc.confirms {
-					if got := s.Confirm(from); got != tc.want[i] {
-						t.Fatalf("Confirm(%q) #%d = %v, want %v", from, i, got, tc.want[i])
-					}
-				}
-				f := <-fired
-				if f.at != tc.wantAt || f.confirmations != tc.wantN {
-					t.Fatalf("fired at %v with %d confirmations, want %v with %d", f.at, f.confirmations, tc.wantAt, tc.wantN)
-				}
-				// A late confirmation is new information but must not re-fire.
-				if got := s.Confirm("late"); got != (tc.wantN < k) {
-					t.Fatalf("late Confirm = %v, want %v", got, tc.wantN < k)
-				}
-				expectNoFiring(t, fired, 2*max)
-			})
-		})
+	for i, st := range steps {
+		fresh, remaining := s.confirm(st.from, t0.Add(st.after))
+		if fresh != st.fresh || remaining != st.remaining {
+			t.Errorf("step %d confirm(%q) = %v, %v; want %v, %v", i, st.from, fresh, remaining, st.fresh, st.remaining)
+		}
 	}
-}
-
-func TestSuspicion_TimerConfirmLater(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, fired := startTestSuspicion(3, 500*time.Millisecond, 2*time.Second)
-		defer s.Stop()
-		<-time.After(100 * time.Millisecond)
-		s.Confirm("foo") // 1250 ms from the start, not from now
-		<-time.After(300 * time.Millisecond)
-		s.Confirm("bar") // 811 ms from the start
-		f := <-fired
-		if f.at != 811*time.Millisecond || f.confirmations != 2 {
-			t.Fatalf("fired at %v with %d confirmations, want 811ms with 2", f.at, f.confirmations)
-		}
-	})
-}
-
-func TestSuspicion_TimerZeroK(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, fired := startTestSuspicion(0, 25*time.Millisecond, 30*time.Second)
-		defer s.Stop()
-		if s.Confirm("foo") {
-			t.Fatal("Confirm with k = 0 reported new information")
-		}
-		f := <-fired
-		if f.at != 25*time.Millisecond || f.confirmations != 0 {
-			t.Fatalf("fired at %v with %d confirmations, want 25ms with 0", f.at, f.confirmations)
-		}
-		expectNoFiring(t, fired, time.Minute)
-	})
-}
-
-func TestSuspicion_TimerImmediate(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, fired := startTestSuspicion(1, 100*time.Millisecond, 30*time.Second)
-		defer s.Stop()
-		<-time.After(200 * time.Millisecond)
-		// The timeout with one of one confirmations is min, already past.
-		if !s.Confirm("foo") {
-			t.Fatal("Confirm reported no new information")
-		}
-		f := <-fired
-		if f.at != 200*time.Millisecond || f.confirmations != 1 {
-			t.Fatalf("fired at %v with %d confirmations, want 200ms with 1", f.at, f.confirmations)
-		}
-		expectNoFiring(t, fired, time.Minute)
-	})
-}
-
-func TestSuspicion_TimerImmediateAfterPartialConfirms(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, fired := startTestSuspicion(3, 500*time.Millisecond, 2*time.Second)
-		defer s.Stop()
-		<-time.After(600 * time.Millisecond)
-		s.Confirm("foo") // 650 ms left
-		s.Confirm("bar") // 211 ms left
-		s.Confirm("baz") // 100 ms overdue: fires now
-		f := <-fired
-		if f.at != 600*time.Millisecond || f.confirmations != 3 {
-			t.Fatalf("fired at %v with %d confirmations, want 600ms with 3", f.at, f.confirmations)
-		}
-		expectNoFiring(t, fired, time.Minute)
-	})
-}
-
-func TestSuspicion_Stop(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, fired := startTestSuspicion(3, 500*time.Millisecond, 2*time.Second)
-		s.Confirm("foo")
-		s.Stop()
-		// Confirmations after Stop must not re-arm the timer.
-		s.Confirm("bar")
-		s.Confirm("baz")
-		expectNoFiring(t, fired, time.Minute)
-	})
-}
-
-func TestSuspicion_ConcurrentConfirm(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, fired := startTestSuspicion(5, time.Second, 10*time.Second)
-		defer s.Stop()
-		results := make(chan bool, 20)
-		for i := range 20 {
-			go func() { results <- s.Confirm(fmt.Sprintf("n%d", i%8)) }()
-		}
-		news := 0
-		for range 20 {
-			if <-results {
-				news++
-			}
-		}
-		if news != 5 {
-			t.Fatalf("%d confirmations were new, want 5", news)
-		}
-		f := <-fired
-		if f.at != time.Second || f.confirmations != 5 {
-			t.Fatalf("fired at %v with %d confirmations, want 1s with 5", f.at, f.confirmations)
-		}
-	})
+	if s.n != k {
+		t.Errorf("n = %d, want %d", s.n, k)
+	}
+	z := newSuspicionRecord("first", 0, min, max, t0)
+	if fresh, _ := z.confirm("a", t0); fresh || z.timeout() != min {
+		t.Errorf("k = 0: confirm fresh %v, timeout %v; want false, %v", fresh, z.timeout(), min)
+	}
 }
