@@ -199,7 +199,6 @@ func scriptMsg(t messageType, msg wireMessage) string {
 	return fmt.Sprintf("type %d", t)
 }
 
-
 // tableStart is the local node joining itself and three peers, b, c and
 // d, so the suspicion wants k = 2 confirmations (LAN: SuspicionMult 4).
 const tableStart = `
