@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -46,4 +47,61 @@ func TestCreateWithNetTransport(t *testing.T) {
 	}
 	a.Shutdown()
 	b.Shutdown()
+}
+
+// TestLeaveThenShutdownOverUDP is the scoreboard's "leave then shutdown" on
+// real loopback sockets: a node joins two others, calls Leave and at once
+// Shutdown, ten times over; each time both others must see it left, never
+// failed. On loopback the race it guards against (Shutdown closing the
+// socket before the leave is written) did not show before the fix either:
+// TestLeaveReturnsAfterTheWrite is the test that forces it.
+func TestLeaveThenShutdownOverUDP(t *testing.T) {
+	newNode := func(name string) *Memberlist {
+		conf := DefaultLocalConfig()
+		conf.Name = name
+		conf.BindAddr = "127.0.0.1"
+		conf.BindPort = 0
+		conf.LogOutput = io.Discard
+		m, err := Create(conf)
+		if err != nil {
+			t.Fatalf("Create %s: %v", name, err)
+		}
+		t.Cleanup(func() { m.Shutdown() })
+		return m
+	}
+	a, b := newNode("a"), newNode("b")
+	if _, err := b.Join([]string{a.LocalNode().Address()}); err != nil {
+		t.Fatal(err)
+	}
+	waitReal := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			<-time.After(5 * time.Millisecond)
+		}
+	}
+	for i := range 10 {
+		name := fmt.Sprintf("leaver%d", i)
+		x := newNode(name)
+		if _, err := x.Join([]string{a.LocalNode().Address()}); err != nil {
+			t.Fatal(err)
+		}
+		waitReal(name+" joined", func() bool { return a.NumMembers() == 3 && b.NumMembers() == 3 && x.NumMembers() == 3 })
+		if err := x.Leave(time.Second); err != nil {
+			t.Fatalf("%s: Leave: %v", name, err)
+		}
+		x.Shutdown()
+		for _, m := range []*Memberlist{a, b} {
+			waitReal(m.config.Name+" sees "+name+" gone", func() bool {
+				st, ok := stateOf(m, name)
+				return !ok || st != StateAlive
+			})
+			if st, ok := stateOf(m, name); ok && st != StateLeft {
+				t.Errorf("repetition %d: %s holds %s as %v after Leave then Shutdown, want left", i, m.config.Name, name, st)
+			}
+		}
+	}
 }
