@@ -61,7 +61,13 @@
 // refutes a suspicion or updates its metadata. A message about a node
 // wins over what the table holds when its incarnation is higher; at equal
 // incarnations suspect beats alive and dead beats both. A node that
-// leaves gossips its own death, which others record as left.
+// leaves gossips its own death, which others record as left. The
+// incarnation a table holds never goes down, not even once the node is
+// reaped: the table keeps a grave for a while, so an old alive cannot
+// bring a gone node back. A node that announces an alive older than what
+// the table holds against it is sent that accusation directly, so that a
+// node restarted under its old name refutes it at once. Incarnations stop
+// at 2^32−1 instead of wrapping round.
 //
 // # What the Config knobs trade
 //
