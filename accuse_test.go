@@ -240,3 +240,38 @@ func viewOf(m *Memberlist) string {
 	}
 	return out
 }
+
+// TestJoinIsFollowedByAPushPull: a successful Join runs one more push/pull
+// with a random alive node one to two probe intervals later, so a node
+// that joins while others come back by gossip (a mass restart) does not
+// miss them until the periodic push/pull. Before the change the join's
+// push/pull was the only stream c opened for ten minutes.
+func TestJoinIsFollowedByAPushPull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 111)
+		slow := func(conf *Config) { conf.PushPullInterval = 10 * time.Minute }
+		a, b := c.add("a", slow), c.add("b", slow)
+		if _, err := b.Join([]string{seedAddr(a)}); err != nil {
+			t.Fatal(err)
+		}
+		x := c.add("x", slow)
+		if _, err := x.Join([]string{seedAddr(a)}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		opened := func() uint64 {
+			return c.net.LinkStats("x", "a").StreamsOpened + c.net.LinkStats("x", "b").StreamsOpened
+		}
+		if n := opened(); n != 1 {
+			t.Fatalf("x opened %d streams by its Join, want 1", n)
+		}
+		advance(2 * x.config.ProbeInterval)
+		if n := opened(); n != 2 {
+			t.Errorf("x opened %d streams two probe intervals after its Join, want 2", n)
+		}
+		advance(time.Minute)
+		if n := opened(); n != 2 {
+			t.Errorf("x opened %d streams a minute after its Join, want 2 (one follow-up only)", n)
+		}
+	})
+}

@@ -347,9 +347,30 @@ func (m *Memberlist) Join(existing []string) (int, error) {
 		errs = append(errs, err)
 	}
 	if joined > 0 {
+		m.followUpJoin()
 		return joined, nil
 	}
 	return 0, errors.Join(errs...)
+}
+
+// followUpJoin runs one more push/pull with a random alive node between one
+// and two probe intervals after a successful Join. The seeds' tables are a
+// snapshot: nodes that come back at the same moment (a mass restart under
+// the old names) announce themselves by gossip, and a node that joins in
+// the middle of it can miss an announcement for good until the periodic
+// push/pull, a minute or more away; by then any other member's table has
+// them. Nothing is done when push/pull is off (PushPullInterval 0).
+func (m *Memberlist) followUpJoin() {
+	c := m.config
+	if c.PushPullInterval <= 0 || c.ProbeInterval <= 0 {
+		return
+	}
+	d := c.ProbeInterval + m.stagger(c.ProbeInterval)
+	m.goroutines.Go(func() {
+		if m.sleep(d) {
+			m.pushPull()
+		}
+	})
 }
 
 // errShutdown is returned by calls made after Shutdown.
