@@ -48,9 +48,9 @@ type Memberlist struct {
 
 	// mu guards the node table and the suspicion timers below. No callback
 	// runs under it; events are queued in events and delivered after it is
-	// released. Lock order: mu, then any of the leaf locks (events.mu,
-	// rngMu, ackMu, the broadcast queue's, writes.mu); mu is never taken
-	// while one of them is held.
+	// released. Lock order: leaveMu or shutdownMu, then mu, then any of
+	// the leaf locks (events.mu, rngMu, ackMu, writes.mu, awareness.mu, the
+	// broadcast queue's); mu is never taken while a leaf lock is held.
 	mu     sync.Mutex
 	table  table                  // the membership state machine (table.go)
 	timers map[string]*time.Timer // suspicion timers by node name
@@ -74,8 +74,8 @@ type Memberlist struct {
 	conns       connSet
 	resolver    addrResolver
 
-	leaveMu      sync.Mutex
-	shutdownMu   sync.Mutex
+	leaveMu      sync.Mutex // held through Leave; taken before mu
+	shutdownMu   sync.Mutex // held through Shutdown; taken before mu
 	shutdown     atomic.Bool
 	shutdownCh   chan struct{}
 	goroutines   goroutineGroup
