@@ -71,6 +71,7 @@ func (t *table) exhume(st *nodeState, self bool, now time.Time) {
 		return
 	}
 	st.Incarnation, st.State, st.StateChange, st.told = g.inc, g.state, now, g.told
+	st.suspectRaised = g.bySuspect
 }
 
 // forwardUnknown passes on a suspect or dead message about a name the

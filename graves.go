@@ -13,6 +13,8 @@ type grave struct {
 	state NodeStateType // StateDead, StateLeft or StateSuspect
 	when  time.Time     // when it was dug or last raised
 	told  time.Time     // when the node was last told of it (rate limit)
+	// bySuspect reports that inc was raised by a suspect (raiseStored).
+	bySuspect bool
 }
 
 // graveRef is a grave's place in the eviction order.

@@ -116,7 +116,7 @@ func TestAccusationsRaiseTheStoredIncarnation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := newTestCluster(t, 104)
-				a := c.add("a", func(conf *Config) { conf.ProbeInterval, conf.GossipInterval = 0, 0 })
+				a := c.add("a", func(conf *Config) { conf.ProbeInterval, conf.GossipInterval = time.Hour, 0 })
 				feed(a, "x", tc.steps...)
 				a.mu.Lock()
 				st, ok := a.table.nodeMap["x"]

@@ -93,12 +93,26 @@ func vsnEqual(a, b []uint8) bool {
 // raiseStored records that an accusation at incarnation inc was seen about
 // another node, although it changes nothing else: the stored incarnation
 // never goes down, so an alive older than the accusation cannot revive the
-// node later (upstream #312, al8n/memberlist#197). The local entry holds
-// what the local node announced and is left alone.
-func raiseStored(st *nodeState, inc uint32, self bool) {
-	if !self && inc > st.Incarnation {
-		st.Incarnation = inc
+// node later (upstream #312, al8n/memberlist#197). bySuspect says the
+// accusation was a suspect: the node was alive at inc somewhere, which is
+// all the table may claim later (it tells a suspect, not a death, to a
+// stale alive). The local entry holds what the local node announced and is
+// left alone.
+func raiseStored(st *nodeState, inc uint32, self, bySuspect bool) {
+	if self || inc <= st.Incarnation {
+		return
 	}
+	st.Incarnation = inc
+	st.suspectRaised = bySuspect
+}
+
+// heldState is the state a stale alive about st is answered with: st's
+// state, or a suspicion when st's incarnation was raised by a suspect.
+func heldState(st *nodeState) NodeStateType {
+	if st.suspectRaised && st.State != StateAlive {
+		return StateSuspect
+	}
+	return st.State
 }
 
 // suspectAction is what a suspect message does to the node table.
@@ -113,11 +127,16 @@ const (
 
 // decideSuspect applies the suspicion rules of Lifeguard §IV-B to a suspect
 // message with incarnation inc about st. running reports whether a
-// suspicion timer exists for the node.
+// suspicion timer exists for the node. A suspect newer than a running
+// suspicion starts a new one: the node refuted the old one (the refutation
+// has not arrived here yet) and is suspected again, and the old timer must
+// not declare it dead at the new incarnation.
 func decideSuspect(st *nodeState, inc uint32, self, running bool) suspectAction {
 	switch {
 	case inc < st.Incarnation:
 		return suspectIgnore
+	case running && inc > st.Incarnation:
+		return suspectApply // a new suspicion, of a newer incarnation
 	case running:
 		return suspectConfirm
 	case st.State != StateAlive:

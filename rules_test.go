@@ -96,6 +96,7 @@ func TestDecideSuspect(t *testing.T) {
 		{"old incarnation", st(StateAlive, 5), 4, false, false, suspectIgnore},
 		{"old incarnation while running", st(StateSuspect, 5), 4, false, true, suspectIgnore},
 		{"confirmation", st(StateSuspect, 5), 5, false, true, suspectConfirm},
+		{"newer than the running suspicion", st(StateSuspect, 5), 6, false, true, suspectApply},
 		{"not alive", st(StateDead, 5), 5, false, false, suspectIgnore},
 		{"about us", st(StateAlive, 5), 5, true, false, suspectRefute},
 		{"alive becomes suspect", st(StateAlive, 5), 5, false, false, suspectApply},

@@ -101,6 +101,9 @@ type nodeState struct {
 	Incarnation uint32
 	StateChange time.Time
 	told        time.Time // when the node was last told of an accusation (rate limit)
+	// suspectRaised reports that Incarnation was last raised by a suspect
+	// while the node was dead or left (raiseStored).
+	suspectRaised bool
 }
 
 // node returns a copy of the entry's Node, safe to hand to callers.

@@ -109,7 +109,7 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 	switch action {
 	case aliveIgnore:
 		if !self && !addrUpdate && staleAgainst(st.State, st.Incarnation, a.Incarnation) {
-			t.tell(&st.told, a, st.Incarnation, st.State, now, e)
+			t.tell(&st.told, a, st.Incarnation, heldState(st), now, e)
 		}
 		return
 	case aliveConflict:
@@ -152,7 +152,7 @@ func (t *table) update(st *nodeState, in aliveInput, now time.Time, e *effects) 
 	a := in.a
 	e.broadcast(a.Node, aliveMsg, a, in.notify)
 	st.setVsn(a.Vsn)
-	st.Incarnation = a.Incarnation
+	st.Incarnation, st.suspectRaised = a.Incarnation, false
 	st.Meta = cloneBytes(a.Meta)
 	st.Addr = cloneBytes(a.Addr)
 	st.Port = a.Port
@@ -207,10 +207,9 @@ func (t *table) suspect(s *suspect, now time.Time, e *effects) {
 	self := s.Node == t.conf.Name
 	switch decideSuspect(st, s.Incarnation, self, running) {
 	case suspectIgnore:
-		raiseStored(st, s.Incarnation, self)
+		raiseStored(st, s.Incarnation, self, true)
 		return
 	case suspectConfirm:
-		raiseStored(st, s.Incarnation, self)
 		t.confirm(st, rec, s, now, e)
 		return
 	case suspectRefute:
@@ -220,7 +219,7 @@ func (t *table) suspect(s *suspect, now time.Time, e *effects) {
 	}
 	e.broadcast(s.Node, suspectMsg, s, nil)
 	e.count(keyMsgSuspect)
-	st.Incarnation = s.Incarnation
+	st.Incarnation, st.suspectRaised = s.Incarnation, false
 	st.State = StateSuspect
 	st.StateChange = now
 	t.startSuspicion(s, now, e)
@@ -297,13 +296,12 @@ func (t *table) dead(d *dead, now time.Time, e *effects) {
 	}
 	self := d.Node == t.conf.Name
 	if d.Incarnation < st.Incarnation {
-		raiseStored(st, d.Incarnation, self)
 		return
 	}
 	t.stopSuspicion(d.Node, e)
 	switch decideDead(st, d.Incarnation, self, t.leaving.Load()) {
 	case deadIgnore:
-		raiseStored(st, d.Incarnation, self)
+		raiseStored(st, d.Incarnation, self, false)
 		return
 	case deadRefute:
 		t.refute(st, d.Incarnation, e)
@@ -316,7 +314,7 @@ func (t *table) dead(d *dead, now time.Time, e *effects) {
 	}
 	e.broadcast(d.Node, deadMsg, d, notify)
 	e.count(keyMsgDead)
-	st.Incarnation = d.Incarnation
+	st.Incarnation, st.suspectRaised = d.Incarnation, false
 	st.State = StateDead
 	if d.Node == d.From {
 		st.State = StateLeft
@@ -367,7 +365,7 @@ func (t *table) reap(now time.Time) {
 	for _, st := range t.nodes {
 		if st.DeadOrLeft() && now.Sub(st.StateChange) > t.conf.GossipToTheDeadTime {
 			delete(t.nodeMap, st.Name)
-			t.graves.dig(st.Name, st.Incarnation, st.State, now, limit)
+			t.graves.dig(st.Name, st.Incarnation, st.State, now, limit).bySuspect = st.suspectRaised
 			continue
 		}
 		kept = append(kept, st)

@@ -315,16 +315,20 @@ alive a 3 => -
 
 // TestTableIncarnationsNeverGoDown is fix 1 of issue 10: a newer
 // accusation raises the stored incarnation even when it changes no state.
+// A death raised by a suspect only claims the suspicion when it answers a
+// stale alive; a suspect newer than a running suspicion starts a new one.
 func TestTableIncarnationsNeverGoDown(t *testing.T) {
 	tableScript(t, tableStart+`
 dead b 1 from c => bcast dead b@1 from c; leave b; count msg.dead
 dead b 10 from c => -
+table a alive@1 b dead@10 c alive@1 d alive@1
+alive b 2 addr 10.0.0.2 => bcast dead b@10 from a; tell 10.0.0.2:7946 dead b@10 from a
 suspect b 12 from d => -
-table a alive@1 b dead@12 c alive@1 d alive@1
-alive b 2 addr 10.0.0.2 => bcast dead b@12 from a; tell 10.0.0.2:7946 dead b@12 from a
+wait 1s
+alive b 11 addr 10.0.0.2 => tell 10.0.0.2:7946 suspect b@12 from a
 alive b 13 addr 10.0.0.2 => bcast alive b@13; join b; count msg.alive
 suspect c 1 from b => bcast suspect c@1 from b; timer c 24s; count msg.suspect
-suspect c 5 from d => bcast suspect c@5 from d; timer c 11.381s
+suspect c 5 from d => bcast suspect c@5 from d; timer c 24s; count msg.suspect
 alive c 4 addr 10.0.0.3 => tell 10.0.0.3:7946 suspect c@5 from a
 table a alive@1 b alive@13 c suspect@5 d alive@1
 `, nil)
