@@ -236,6 +236,7 @@ var (
 		[]metrics.Label(nil),     // MetricLabels
 		time.Duration(0),         // QueueCheckInterval
 		false,                    // MsgpackUseNewTimeFormat
+		time.Duration(0),         // RemergeInterval: our addition (COMPATIBILITY.md, Config)
 	}
 	_ = Node{"", net.IP(nil), uint16(0), []byte(nil), NodeStateType(0),
 		uint8(0), uint8(0), uint8(0), uint8(0), uint8(0), uint8(0)}
@@ -728,6 +729,8 @@ var apiStructs = []struct {
 		{"MetricLabels", "[]github.com/hashicorp/go-metrics.Label"},
 		{"QueueCheckInterval", "time.Duration"},
 		{"MsgpackUseNewTimeFormat", "bool"},
+		// Our additions, after the reference's fields (COMPATIBILITY.md, Config).
+		{"RemergeInterval", "time.Duration"},
 	}},
 	{reflect.TypeFor[Node](), true, []apiField{
 		{"Name", "string"},

@@ -196,6 +196,17 @@ type Config struct {
 	// memberlist message carries a time, so it changes nothing on the wire;
 	// it exists for compatibility.
 	MsgpackUseNewTimeFormat bool
+
+	// RemergeInterval is the period at which the node tries to reach, with
+	// a push/pull as Join makes, one member it holds as dead or one address
+	// it joined through that is no live member's. Two sides of a healed
+	// partition, each of which declared the other dead, so find each other
+	// again. Each target waits RemergeInterval after its first try, doubling
+	// up to 8 intervals; the 64 most recently dead members are tried for 24
+	// hours, join addresses for as long as the node runs. Zero disables
+	// re-merge, as in hashicorp/memberlist. It is not part of upstream's
+	// Config.
+	RemergeInterval time.Duration
 }
 
 // ParseCIDRs parses each entry of v as a CIDR network. It returns the
@@ -249,6 +260,7 @@ func DefaultLANConfig() *Config {
 		UDPBufferSize:           1400,
 		CIDRsAllowed:            nil,
 		QueueCheckInterval:      30 * time.Second,
+		RemergeInterval:         30 * time.Second,
 	}
 }
 
@@ -263,6 +275,7 @@ func DefaultWANConfig() *Config {
 	conf.GossipNodes = 4
 	conf.GossipInterval = 500 * time.Millisecond
 	conf.GossipToTheDeadTime = 60 * time.Second
+	conf.RemergeInterval = 60 * time.Second
 	return conf
 }
 
@@ -279,6 +292,7 @@ func DefaultLocalConfig() *Config {
 	conf.ProbeInterval = time.Second
 	conf.GossipInterval = 100 * time.Millisecond
 	conf.GossipToTheDeadTime = 15 * time.Second
+	conf.RemergeInterval = 15 * time.Second
 	return conf
 }
 
@@ -381,6 +395,7 @@ func (c *Config) validateCounts(bad func(string, ...any)) {
 		{"GossipToTheDeadTime", c.GossipToTheDeadTime},
 		{"DeadNodeReclaimTime", c.DeadNodeReclaimTime},
 		{"QueueCheckInterval", c.QueueCheckInterval},
+		{"RemergeInterval", c.RemergeInterval},
 	}
 	for _, f := range durs {
 		if f.v < 0 {

@@ -55,6 +55,8 @@ type Memberlist struct {
 	suspicions  map[string]*suspicion
 	leaveNotify chan struct{}
 
+	remergeTargets remergeSet // dead members and join addresses to re-merge with
+
 	events eventQueue
 
 	rngMu sync.Mutex // leaf lock
@@ -340,6 +342,7 @@ func (m *Memberlist) Join(existing []string) (int, error) {
 	for i, err := range results {
 		if err == nil {
 			joined++
+			m.noteSeed(targets[i].addr)
 			continue
 		}
 		err = fmt.Errorf("failed to join %s: %w", targets[i].addr.Addr, err)

@@ -30,6 +30,7 @@ func (m *Memberlist) schedule() {
 			t := time.NewTicker(c.GossipInterval)
 			m.goroutines.Go(func() { m.tickLoop(t, gossipStagger, m.gossip) })
 		}
+		m.startRemerge()
 	})
 }
 
@@ -128,6 +129,7 @@ func (m *Memberlist) resetNodesLocked() {
 	kept := m.nodes[:0]
 	for _, st := range m.nodes {
 		if st.DeadOrLeft() && now.Sub(st.StateChange) > m.config.GossipToTheDeadTime {
+			m.noteReapedLocked(st)
 			delete(m.nodeMap, st.Name)
 			continue
 		}
