@@ -1086,6 +1086,8 @@ var apiAllowedAdditions = map[string]bool{
 	"method MockNetwork.ResetStats":       true,
 	"method MockNetwork.Restart":          true,
 	"method Config.Validate":              true,
+	"type StreamFailure":                  true,
+	"method Memberlist.StreamFailures":    true,
 }
 
 // apiAdditionStructs lists, in declaration order, the exported fields of
@@ -1108,6 +1110,9 @@ var apiAdditionStructs = []struct {
 		{"PacketsLost", "uint64"}, {"PacketsCut", "uint64"}, {"PacketsOverflow", "uint64"},
 		{"PacketsPaused", "uint64"}, {"StreamsOpened", "uint64"}, {"StreamsRefused", "uint64"},
 		{"StreamsReset", "uint64"},
+	}},
+	{reflect.TypeFor[StreamFailure](), []apiField{
+		{"Node", "string"}, {"Cause", "string"}, {"Since", "time.Time"}, {"Failures", "int"},
 	}},
 }
 

@@ -59,6 +59,9 @@ type Memberlist struct {
 
 	events eventQueue
 
+	streamMu     sync.Mutex // leaf lock
+	streamHealth streamHealth
+
 	rngMu sync.Mutex // leaf lock
 	rng   *rand.Rand
 
@@ -470,7 +473,9 @@ func (m *Memberlist) SendBestEffort(to *Node, msg []byte) error {
 
 // SendReliable sends a user message to a node over a TCP stream.
 func (m *Memberlist) SendReliable(to *Node, msg []byte) error {
-	return m.sendUserMsg(to.FullAddress(), msg)
+	err := m.sendUserMsg(to.FullAddress(), msg)
+	m.noteStream(to.Name, err)
+	return err
 }
 
 func userMessage(msg []byte) []byte {

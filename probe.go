@@ -31,6 +31,7 @@ func (m *Memberlist) schedule() {
 			m.goroutines.Go(func() { m.tickLoop(t, gossipStagger, m.gossip) })
 		}
 		m.startRemerge()
+		m.startStreamCheck()
 	})
 }
 
@@ -83,7 +84,9 @@ func (m *Memberlist) pushPull() {
 	if len(nodes) == 0 {
 		return
 	}
-	if err := m.pushPullNode(nodes[0].FullAddress(), false); err != nil {
+	err := m.pushPullNode(nodes[0].FullAddress(), false)
+	m.noteStream(nodes[0].Name, err)
+	if err != nil {
 		m.logger.Error("Push/Pull with "+nodes[0].Name+" failed: "+err.Error(), "node", nodes[0].Name)
 	}
 }

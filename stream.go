@@ -359,6 +359,12 @@ func (m *Memberlist) sendPingAndWaitForAck(a Address, p *ping, deadline time.Tim
 	if err != nil {
 		return false, nil
 	}
+	return m.pingOverStream(conn, p, deadline)
+}
+
+// pingOverStream sends p on conn, closes conn, and reports whether the
+// ack came before deadline.
+func (m *Memberlist) pingOverStream(conn net.Conn, p *ping, deadline time.Time) (bool, error) {
 	defer m.conns.remove(conn)
 	conn.SetDeadline(deadline)
 	if err := m.rawSendMsgStream(conn, encodeMessage(pingMsg, p), m.config.Label); err != nil {
