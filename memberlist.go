@@ -467,8 +467,31 @@ func (m *Memberlist) SendToTCP(to *Node, msg []byte) error {
 }
 
 // SendBestEffort sends a user message to a node over UDP. It may be lost.
+// The message must fit in one packet of UDPBufferSize bytes with its
+// framing (a type byte, and a checksum, encryption and label when
+// configured, after compression when enabled); a larger one is refused
+// with an error and nothing is sent.
 func (m *Memberlist) SendBestEffort(to *Node, msg []byte) error {
-	return m.rawSendMsgPacket(to.FullAddress(), to, userMessage(msg))
+	a := to.FullAddress()
+	pkt, err := m.encodePacket(a, to, userMessage(msg))
+	if err != nil {
+		return err
+	}
+	if err := m.checkPacketSize(to.Name, len(msg), pkt); err != nil {
+		return err
+	}
+	return m.writePacket(a, pkt)
+}
+
+// checkPacketSize returns an error when pkt, an encoded user message of n
+// bytes to node, with the label header would exceed UDPBufferSize. A zero
+// UDPBufferSize sets no limit.
+func (m *Memberlist) checkPacketSize(node string, n int, pkt []byte) error {
+	size := len(pkt) + labelOverhead(m.config.Label)
+	if limit := m.config.UDPBufferSize; limit > 0 && size > limit {
+		return fmt.Errorf("message of %d bytes to %s is too large for one packet: %d bytes with its framing, UDPBufferSize is %d", n, node, size, limit)
+	}
+	return nil
 }
 
 // SendReliable sends a user message to a node over a TCP stream.

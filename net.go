@@ -328,8 +328,18 @@ var errNodeNameRequired = errors.New("memberlist: node names are required by con
 // sends it to a. node, when known, decides the checksum; otherwise the node
 // is looked up by a's name and then by a's host.
 func (m *Memberlist) rawSendMsgPacket(a Address, node *Node, msg []byte) error {
+	msg, err := m.encodePacket(a, node, msg)
+	if err != nil {
+		return err
+	}
+	return m.writePacket(a, msg)
+}
+
+// encodePacket returns msg compressed, checksummed and encrypted as
+// configured for a packet to a (see rawSendMsgPacket).
+func (m *Memberlist) encodePacket(a Address, node *Node, msg []byte) ([]byte, error) {
 	if m.config.RequireNodeNames && a.Name == "" {
-		return errNodeNameRequired
+		return nil, errNodeNameRequired
 	}
 	if m.config.EnableCompression {
 		if c, err := m.compressMessage(msg); err != nil {
@@ -345,10 +355,15 @@ func (m *Memberlist) rawSendMsgPacket(a Address, node *Node, msg []byte) error {
 		enc, err := m.config.Keyring.encryptPayload(m.encryptionVersion(), msg, []byte(m.config.Label))
 		if err != nil {
 			m.logger.Error("Encryption of message failed: " + err.Error())
-			return err
+			return nil, err
 		}
 		msg = enc
 	}
+	return msg, nil
+}
+
+// writePacket sends an encoded packet to a.
+func (m *Memberlist) writePacket(a Address, msg []byte) error {
 	m.metrics.IncrCounterWithLabels(keyUDPSent, float32(len(msg)), m.labels.base)
 	_, err := m.transport.WriteToAddress(msg, a)
 	return err
