@@ -307,7 +307,9 @@ func (m *Memberlist) startStreamCheck() {
 // checkStream pings, over a stream, the member whose check is due, if any.
 func (m *Memberlist) checkStream() {
 	m.streamMu.Lock()
-	name, ok := m.streamHealth.due(time.Now())
+	// A check due before the next tick runs at this one: a failure just
+	// after a tick is checked one interval later, not two.
+	name, ok := m.streamHealth.due(time.Now().Add(m.config.ProbeInterval / 2))
 	m.streamMu.Unlock()
 	if !ok {
 		return
