@@ -237,6 +237,7 @@ var (
 		time.Duration(0),         // QueueCheckInterval
 		false,                    // MsgpackUseNewTimeFormat
 		time.Duration(0),         // RemergeInterval: our addition (COMPATIBILITY.md, Config)
+		float64(0),               // UserBroadcastShare: our addition
 	}
 	_ = Node{"", net.IP(nil), uint16(0), []byte(nil), NodeStateType(0),
 		uint8(0), uint8(0), uint8(0), uint8(0), uint8(0), uint8(0)}
@@ -731,6 +732,7 @@ var apiStructs = []struct {
 		{"MsgpackUseNewTimeFormat", "bool"},
 		// Our additions, after the reference's fields (COMPATIBILITY.md, Config).
 		{"RemergeInterval", "time.Duration"},
+		{"UserBroadcastShare", "float64"},
 	}},
 	{reflect.TypeFor[Node](), true, []apiField{
 		{"Name", "string"},

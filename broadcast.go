@@ -54,8 +54,11 @@ func (m *Memberlist) encodeBroadcastNotify(node string, t messageType, msg wireM
 // costing overhead bytes more: memberlist's own first, then the Delegate's
 // as user messages.
 func (m *Memberlist) getBroadcasts(overhead, limit int) [][]byte {
-	msgs := m.broadcasts.GetBroadcasts(overhead, limit)
 	d := m.config.Delegate
+	if d != nil && m.config.UserBroadcastShare > 0 {
+		return m.getSharedBroadcasts(d, overhead, limit)
+	}
+	msgs := m.broadcasts.GetBroadcasts(overhead, limit)
 	if d == nil {
 		return msgs
 	}

@@ -207,6 +207,17 @@ type Config struct {
 	// re-merge, as in hashicorp/memberlist. It is not part of upstream's
 	// Config.
 	RemergeInterval time.Duration
+
+	// UserBroadcastShare is the fraction, from 0 to 1, of each gossip
+	// packet reserved for the Delegate's broadcasts while memberlist's own
+	// messages would fill it. Memberlist's messages take what the
+	// Delegate's leave, and the Delegate's what memberlist's leave, so no
+	// space is wasted; the share only matters when both have more than
+	// fits. Zero reserves nothing: memberlist's own messages go first, as
+	// in hashicorp/memberlist, and may starve the Delegate's in a large
+	// cluster with many membership changes. It is not part of upstream's
+	// Config.
+	UserBroadcastShare float64
 }
 
 // ParseCIDRs parses each entry of v as a CIDR network. It returns the
@@ -261,6 +272,7 @@ func DefaultLANConfig() *Config {
 		CIDRsAllowed:            nil,
 		QueueCheckInterval:      30 * time.Second,
 		RemergeInterval:         30 * time.Second,
+		UserBroadcastShare:      0.25,
 	}
 }
 
@@ -359,6 +371,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AdvertisePort < 0 || c.AdvertisePort > 65535 {
 		bad("AdvertisePort: %d is not a port number", c.AdvertisePort)
+	}
+	if !(c.UserBroadcastShare >= 0 && c.UserBroadcastShare <= 1) {
+		bad("UserBroadcastShare: must be between 0 and 1 (%v)", c.UserBroadcastShare)
 	}
 	c.validateCounts(bad)
 	return errors.Join(errs...)
