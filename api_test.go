@@ -1067,6 +1067,16 @@ var apiAllowedAdditions = map[string]bool{
 	"method MockNetwork.SetCapture":       true,
 	"method MockTransport.DroppedPackets": true,
 	"method Config.Validate":              true,
+	"var ErrShutdown":                     true,
+	"var ErrNoSeedReachable":              true,
+	"var ErrLabelMismatch":                true,
+	"var ErrMessageTooLarge":              true,
+	"var ErrInvalidKeySize":               true,
+	"var ErrEmptyPrimaryKey":              true,
+	"var ErrKeyNotFound":                  true,
+	"var ErrRemovePrimaryKey":             true,
+	"var ErrKeyringEmpty":                 true,
+	"var ErrNoKeyDecrypts":                true,
 }
 
 // apiDeclared parses the package's non-test Go files in the current

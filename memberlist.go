@@ -302,7 +302,7 @@ func (m *Memberlist) localMeta() ([]byte, error) {
 // an error naming every address that failed when none succeeded.
 func (m *Memberlist) Join(existing []string) (int, error) {
 	if !m.goroutines.enter() {
-		return 0, errShutdown
+		return 0, ErrShutdown
 	}
 	defer m.goroutines.leave()
 	ctx, cancel := context.WithTimeout(context.Background(), joinResolveTimeout(m.config))
@@ -336,7 +336,7 @@ func (m *Memberlist) Join(existing []string) (int, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			if !m.goroutines.enter() {
-				results[i] = errShutdown
+				results[i] = ErrShutdown
 				return
 			}
 			defer m.goroutines.leave()
@@ -354,14 +354,11 @@ func (m *Memberlist) Join(existing []string) (int, error) {
 		m.logger.Debug(err.Error())
 		errs = append(errs, err)
 	}
-	if joined > 0 {
+	if joined > 0 || len(errs) == 0 {
 		return joined, nil
 	}
-	return 0, errors.Join(errs...)
+	return 0, &joinError{errs: errs}
 }
-
-// errShutdown is returned by calls made after Shutdown.
-var errShutdown = errors.New("memberlist is shut down")
 
 // maxParallelJoins bounds the push/pulls a Join runs at once.
 const maxParallelJoins = 8
@@ -390,7 +387,7 @@ func (m *Memberlist) LocalNode() *Node {
 // nodes are alive. A timeout of 0 or less waits without limit.
 func (m *Memberlist) UpdateNode(timeout time.Duration) error {
 	if !m.goroutines.enter() {
-		return errShutdown
+		return ErrShutdown
 	}
 	defer m.goroutines.leave()
 	meta, err := m.localMeta()
@@ -436,7 +433,7 @@ func (m *Memberlist) waitNotify(notify chan struct{}, timeout time.Duration, msg
 	case <-timeoutCh:
 		return errors.New(msg)
 	case <-m.shutdownCh:
-		return errors.New(msg + ": memberlist shut down")
+		return fmt.Errorf("%s: %w", msg, ErrShutdown)
 	}
 }
 
@@ -520,11 +517,8 @@ func (m *Memberlist) NumMembers() (alive int) {
 func (m *Memberlist) Leave(timeout time.Duration) error {
 	m.leaveMu.Lock()
 	defer m.leaveMu.Unlock()
-	if m.shutdown.Load() {
-		return errors.New("leave after shutdown")
-	}
-	if !m.goroutines.enter() {
-		return errors.New("leave after shutdown")
+	if m.shutdown.Load() || !m.goroutines.enter() {
+		return withText(ErrShutdown, "leave after shutdown")
 	}
 	defer m.goroutines.leave()
 	if m.leaving.Swap(true) {

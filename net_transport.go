@@ -32,7 +32,7 @@ const (
 
 // errNetTransportShutdown is returned by NetTransport methods called after
 // Shutdown.
-var errNetTransportShutdown = errors.New("net transport is shut down")
+var errNetTransportShutdown = withText(ErrShutdown, "net transport is shut down")
 
 // NetTransportConfig configures a NetTransport.
 type NetTransportConfig struct {

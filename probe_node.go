@@ -171,7 +171,7 @@ func (m *Memberlist) startTCPPing(node *nodeState, p *ping, deadline time.Time) 
 // NoPingResponseError when no ack comes within ProbeTimeout.
 func (m *Memberlist) Ping(node string, addr net.Addr) (time.Duration, error) {
 	if !m.goroutines.enter() {
-		return 0, errShutdown
+		return 0, ErrShutdown
 	}
 	defer m.goroutines.leave()
 	p := ping{

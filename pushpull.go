@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -34,7 +35,7 @@ func (m *Memberlist) pushPullNode(a Address, join bool) error {
 		if err := newStreamDecoder(r, maxPushStateBytes).decode(&e); err != nil {
 			return err
 		}
-		return fmt.Errorf("remote error: %v", e.Error)
+		return remoteError(e.Error)
 	case pushPullMsg:
 	default:
 		return fmt.Errorf("received invalid msgType (%d), expected pushPullMsg (%d) %s", t, pushPullMsg, LogConn(conn))
@@ -125,7 +126,7 @@ func (m *Memberlist) readRemoteState(r streamReader) (bool, []pushNodeState, []b
 		return false, nil, nil, err
 	}
 	if header.Nodes < 0 || header.Nodes > maxPushStateNodes {
-		return false, nil, nil, fmt.Errorf("number of nodes in header (%d) exceeds limit", header.Nodes)
+		return false, nil, nil, withText(ErrMessageTooLarge, fmt.Sprintf("number of nodes in header (%d) exceeds limit", header.Nodes))
 	}
 	states := make([]pushNodeState, 0, min(header.Nodes, 1024))
 	for i := 0; i < header.Nodes; i++ {
@@ -139,7 +140,7 @@ func (m *Memberlist) readRemoteState(r streamReader) (bool, []pushNodeState, []b
 		}
 	}
 	if header.UserStateLen < 0 || header.UserStateLen > maxPushStateBytes {
-		return false, nil, nil, fmt.Errorf("user state length (%d) exceeds limit", header.UserStateLen)
+		return false, nil, nil, withText(ErrMessageTooLarge, fmt.Sprintf("user state length (%d) exceeds limit", header.UserStateLen))
 	}
 	var user []byte
 	if header.UserStateLen > 0 {
@@ -199,4 +200,14 @@ func remoteVersions(remote []pushNodeState) []versioned {
 		out[i] = versioned{name: remote[i].Name, state: remote[i].State, vsn: remote[i].Vsn}
 	}
 	return out
+}
+
+// remoteError returns the error for an errMsg reply whose text is msg:
+// "remote error: <msg>", matching ErrLabelMismatch when the peer refused
+// our label.
+func remoteError(msg string) error {
+	if strings.HasPrefix(msg, ErrLabelMismatch.Error()+":") {
+		return fmt.Errorf("remote error: %w", withText(ErrLabelMismatch, msg))
+	}
+	return fmt.Errorf("remote error: %s", msg)
 }

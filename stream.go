@@ -99,7 +99,7 @@ func (m *Memberlist) sendLabelMismatch(conn net.Conn, got string) {
 	if m.config.SkipInboundLabelCheck {
 		got = "(label header present)"
 	}
-	msg := fmt.Sprintf("%s: stream label %q, this node's label %q", errLabelMismatch, got, m.config.Label)
+	msg := fmt.Sprintf("%s: stream label %q, this node's label %q", ErrLabelMismatch, got, m.config.Label)
 	out := encodeMessage(errMsg, &errResp{Error: msg})
 	m.replyAndDrain(conn, func() error {
 		_, err := conn.Write(out)
@@ -129,10 +129,6 @@ func (m *Memberlist) replyAndDrain(conn net.Conn, write func() error) {
 	}
 	<-drained
 }
-
-// errLabelMismatch is wrapped into Join errors when the seed refused the
-// stream because its label differs.
-var errLabelMismatch = errors.New("label mismatch")
 
 func (m *Memberlist) sendErrResp(conn net.Conn, cause error, label string) {
 	out := encodeMessage(errMsg, &errResp{Error: cause.Error()})
@@ -232,7 +228,7 @@ func (m *Memberlist) decryptRemoteState(r streamReader, label string) ([]byte, e
 	}
 	size := binary.BigEndian.Uint32(header[1:])
 	if size > maxPushStateBytes {
-		return nil, fmt.Errorf("remote node state is larger than limit (%d)", size)
+		return nil, withText(ErrMessageTooLarge, fmt.Sprintf("remote node state is larger than limit (%d)", size))
 	}
 	if size > remoteStateWarnSize {
 		m.logger.Warn(fmt.Sprintf("remote node state size: (%d) limit: (%d)", size, maxPushStateBytes))
@@ -311,7 +307,7 @@ func (m *Memberlist) readUserMsg(r streamReader) error {
 		return err
 	}
 	if h.UserMsgLen < 0 || h.UserMsgLen > maxUserMsgBytes {
-		return fmt.Errorf("user message length (%d) exceeds limit", h.UserMsgLen)
+		return withText(ErrMessageTooLarge, fmt.Sprintf("user message length (%d) exceeds limit", h.UserMsgLen))
 	}
 	buf, err := readFull(r, h.UserMsgLen)
 	if err != nil {
@@ -333,7 +329,7 @@ func (m *Memberlist) dialStream(a Address, timeout time.Duration) (net.Conn, err
 		return nil, err
 	}
 	if !m.conns.add(conn) {
-		return nil, errors.New("memberlist is shut down")
+		return nil, ErrShutdown
 	}
 	return conn, nil
 }
