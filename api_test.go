@@ -1077,6 +1077,7 @@ var apiAllowedAdditions = map[string]bool{
 	"var ErrRemovePrimaryKey":             true,
 	"var ErrKeyringEmpty":                 true,
 	"var ErrNoKeyDecrypts":                true,
+	"method Memberlist.JoinContext":       true,
 }
 
 // apiDeclared parses the package's non-test Go files in the current

@@ -9,7 +9,6 @@
 package memberlist
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -294,80 +293,6 @@ func (m *Memberlist) localMeta() ([]byte, error) {
 		return nil, fmt.Errorf("node meta data provided is longer than the limit (%d > %d bytes)", len(meta), MetaMaxSize)
 	}
 	return meta, nil
-}
-
-// Join contacts every given address and merges state with it. An address
-// is host, host:port, an IP literal or a DNS name, optionally prefixed with
-// "nodename/". It returns the number of nodes successfully contacted, and
-// an error naming every address that failed when none succeeded.
-func (m *Memberlist) Join(existing []string) (int, error) {
-	if !m.goroutines.enter() {
-		return 0, ErrShutdown
-	}
-	defer m.goroutines.leave()
-	ctx, cancel := context.WithTimeout(context.Background(), joinResolveTimeout(m.config))
-	defer cancel()
-	type target struct {
-		seed string
-		addr Address
-	}
-	var targets []target
-	var errs []error
-	for _, seed := range existing {
-		ips, err := m.resolver.resolveAddr(ctx, seed, m.config.BindPort)
-		if err != nil {
-			err = fmt.Errorf("failed to resolve %s: %w", seed, err)
-			errs = append(errs, err)
-			m.logger.Warn(err.Error())
-			continue
-		}
-		for _, ip := range ips {
-			hp := joinHostPort(ip.ip.String(), ip.port)
-			targets = append(targets, target{seed: seed, addr: Address{Addr: hp, Name: ip.nodeName}})
-		}
-	}
-	results := make([]error, len(targets))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxParallelJoins)
-	for i, t := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if !m.goroutines.enter() {
-				results[i] = ErrShutdown
-				return
-			}
-			defer m.goroutines.leave()
-			results[i] = m.pushPullNode(t.addr, true)
-		}()
-	}
-	wg.Wait()
-	joined := 0
-	for i, err := range results {
-		if err == nil {
-			joined++
-			continue
-		}
-		err = fmt.Errorf("failed to join %s: %w", targets[i].addr.Addr, err)
-		m.logger.Debug(err.Error())
-		errs = append(errs, err)
-	}
-	if joined > 0 || len(errs) == 0 {
-		return joined, nil
-	}
-	return 0, &joinError{errs: errs}
-}
-
-// maxParallelJoins bounds the push/pulls a Join runs at once.
-const maxParallelJoins = 8
-
-func joinResolveTimeout(c *Config) time.Duration {
-	if c.TCPTimeout > 0 {
-		return c.TCPTimeout
-	}
-	return 10 * time.Second
 }
 
 // LocalNode returns a copy of the local node as others see it.

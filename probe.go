@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -82,7 +83,7 @@ func (m *Memberlist) pushPull() {
 	if len(nodes) == 0 {
 		return
 	}
-	if err := m.pushPullNode(nodes[0].FullAddress(), false); err != nil {
+	if err := m.pushPullNode(context.Background(), nodes[0].FullAddress(), false); err != nil {
 		m.logger.Error("Push/Pull with "+nodes[0].Name+" failed: "+err.Error(), "node", nodes[0].Name)
 	}
 }

@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,14 +12,28 @@ import (
 )
 
 // pushPullNode runs a push/pull exchange with a: it sends the local state,
-// reads the remote state and merges it.
-func (m *Memberlist) pushPullNode(a Address, join bool) error {
+// reads the remote state and merges it. When ctx is done, the exchange is abandoned: its connection is closed and
+// the error matches ctx.Err().
+func (m *Memberlist) pushPullNode(ctx context.Context, a Address, join bool) error {
 	defer m.metrics.MeasureSinceWithLabels(keyPushPullNode, time.Now(), m.labels.base)
-	conn, err := m.dialStream(a, m.config.TCPTimeout)
+	conn, err := m.dialStreamContext(ctx, a, m.config.TCPTimeout)
 	if err != nil {
 		return err
 	}
 	defer m.conns.remove(conn)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		defer stop()
+	}
+	if err := m.exchangeState(conn, a, join); err != nil {
+		return tcpDNSContextError(ctx, err)
+	}
+	return nil
+}
+
+// exchangeState sends the local state on conn, reads the remote state and
+// merges it.
+func (m *Memberlist) exchangeState(conn net.Conn, a Address, join bool) error {
 	m.logger.Debug("Initiating push/pull sync with: "+a.Name+" "+conn.RemoteAddr().String(), "node", a.Name)
 	m.metrics.IncrCounterWithLabels(keyTCPConnect, 1, m.labels.base)
 	if err := m.sendLocalState(conn, join, m.config.Label); err != nil {
