@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -196,6 +197,16 @@ type Config struct {
 	// memberlist message carries a time, so it changes nothing on the wire;
 	// it exists for compatibility.
 	MsgpackUseNewTimeFormat bool
+
+	// Slog, when not nil, receives the logs as structured records, and
+	// Logger and LogOutput are ignored. Records carry their values as
+	// attributes with stable keys: node (a node name), addr (a peer's
+	// host:port), err, type (a message type number) and inc (an
+	// incarnation). Problems with single packets are logged at
+	// slog.LevelDebug and counted in metrics. A nil Slog means Logger or
+	// LogOutput, whose lines keep the "[LEVEL] memberlist: message" form
+	// with the attributes appended as key=value.
+	Slog *slog.Logger
 }
 
 // ParseCIDRs parses each entry of v as a CIDR network. It returns the

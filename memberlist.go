@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -121,7 +120,10 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 	if err := installSecretKey(conf); err != nil {
 		return nil, err
 	}
-	logger := newLogger(conf.LogOutput, conf.Logger)
+	logger := conf.Slog
+	if logger == nil {
+		logger = newLogger(conf.LogOutput, conf.Logger)
+	}
 	transport, err := buildTransport(conf, logger)
 	if err != nil {
 		return nil, err
@@ -217,7 +219,7 @@ func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, erro
 		Logger:       conf.Logger,
 		MetricLabels: conf.MetricLabels,
 	}
-	if ntc.Logger == nil {
+	if ntc.Logger == nil || conf.Slog != nil {
 		ntc.Logger = slogToStdLogger(logger)
 	}
 	tries := 1
@@ -232,7 +234,7 @@ func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, erro
 				port := nt.GetAutoBindPort()
 				conf.BindPort = port
 				conf.AdvertisePort = port
-				logger.Debug("Using dynamic bind port " + strconv.Itoa(port))
+				logger.Debug("Using dynamic bind port", slog.Int("port", port))
 			}
 			return nt, nil
 		}
@@ -240,7 +242,7 @@ func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, erro
 		if !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
-		logger.Debug("Got bind error: " + err.Error())
+		logger.Debug("Got bind error", logErr(err))
 	}
 	return nil, fmt.Errorf("could not set up network transport: failed to obtain an address: %w", lastErr)
 }
@@ -505,7 +507,7 @@ func (m *Memberlist) Shutdown() error {
 	close(m.shutdownCh)
 	err := m.transport.Shutdown()
 	if err != nil {
-		m.logger.Error("Failed to shutdown transport: " + err.Error())
+		m.logger.Error("Failed to shutdown transport", logErr(err))
 	}
 	m.conns.closeAll()
 	m.stopTimers()

@@ -84,7 +84,7 @@ func (m *Memberlist) pushPull() {
 		return
 	}
 	if err := m.pushPullNode(context.Background(), nodes[0].FullAddress(), false); err != nil {
-		m.logger.Error("Push/Pull with "+nodes[0].Name+" failed: "+err.Error(), "node", nodes[0].Name)
+		m.logger.Error("Push/Pull failed", logNode(nodes[0].Name), logErr(err))
 	}
 }
 

@@ -34,7 +34,7 @@ func (m *Memberlist) pushPullNode(ctx context.Context, a Address, join bool) err
 // exchangeState sends the local state on conn, reads the remote state and
 // merges it.
 func (m *Memberlist) exchangeState(conn net.Conn, a Address, join bool) error {
-	m.logger.Debug("Initiating push/pull sync with: "+a.Name+" "+conn.RemoteAddr().String(), "node", a.Name)
+	m.logger.Debug("Initiating push/pull sync", logNode(a.Name), logConnAddr(conn))
 	m.metrics.IncrCounterWithLabels(keyTCPConnect, 1, m.labels.base)
 	if err := m.sendLocalState(conn, join, m.config.Label); err != nil {
 		return err

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
-	"strconv"
 	"time"
 )
 
@@ -50,11 +50,11 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 	}
 	defer m.conns.remove(conn)
 	m.metrics.IncrCounterWithLabels(keyTCPAccept, 1, m.labels.base)
-	m.logger.Debug("Stream connection", "addr", LogConn(conn))
+	m.logger.Debug("Stream connection", logConnAddr(conn))
 	conn.SetDeadline(time.Now().Add(m.config.TCPTimeout))
 	lconn, label, err := RemoveLabelHeaderFromStream(conn)
 	if err != nil {
-		m.logger.Error("failed to receive and remove the stream label header: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Error("failed to receive and remove the stream label header", logConnAddr(conn), logErr(err))
 		return
 	}
 	if !m.inboundLabelOK(label, conn.RemoteAddr(), "stream") {
@@ -67,7 +67,7 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 	t, r, err := m.readStream(lconn, label)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
-			m.logger.Error("failed to receive: "+err.Error(), "addr", LogConn(conn))
+			m.logger.Error("failed to receive", logConnAddr(conn), logErr(err))
 			m.sendErrResp(lconn, err, label)
 		}
 		return
@@ -79,14 +79,14 @@ func (m *Memberlist) serveStream(conn net.Conn, t messageType, r streamReader, l
 	switch t {
 	case userMsg:
 		if err := m.readUserMsg(r); err != nil {
-			m.logger.Error("Failed to receive user message: "+err.Error(), "addr", LogConn(conn))
+			m.logger.Error("Failed to receive user message", logConnAddr(conn), logErr(err))
 		}
 	case pushPullMsg:
 		m.servePushPull(conn, r, label)
 	case pingMsg:
 		m.serveTCPPing(conn, r, label)
 	default:
-		m.logger.Error("Received invalid msgType ("+strconv.Itoa(int(t))+")", "addr", LogConn(conn))
+		m.logger.Error("Received invalid msgType", slog.Int(logKeyType, int(t)), logConnAddr(conn))
 	}
 }
 
@@ -122,7 +122,7 @@ func (m *Memberlist) replyAndDrain(conn net.Conn, write func() error) {
 		return
 	}
 	if err := write(); err != nil {
-		m.logger.Debug("Failed to send refusal: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Debug("Failed to send refusal", logConnAddr(conn), logErr(err))
 		conn.Close()
 	} else if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite() // tell a dialer waiting for EOF that the reply is complete
@@ -138,36 +138,36 @@ func (m *Memberlist) sendErrResp(conn net.Conn, cause error, label string) {
 func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) {
 	defer m.pushPullReq.Add(-1)
 	if m.pushPullReq.Add(1) >= maxPushPullRequests {
-		m.logger.Error("Too many pending push/pull requests", "addr", LogConn(conn))
+		m.logger.Error("Too many pending push/pull requests", logConnAddr(conn))
 		return
 	}
 	join, remote, user, err := m.readRemoteState(r)
 	if err != nil {
-		m.logger.Error("Failed to read remote state: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Error("Failed to read remote state", logConnAddr(conn), logErr(err))
 		return
 	}
 	if err := m.sendLocalState(conn, join, label); err != nil {
-		m.logger.Error("Failed to push local state: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Error("Failed to push local state", logConnAddr(conn), logErr(err))
 		return
 	}
 	if err := m.mergeRemoteState(join, remote, user); err != nil {
-		m.logger.Error("Failed push/pull merge: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Error("Failed push/pull merge", logConnAddr(conn), logErr(err))
 	}
 }
 
 func (m *Memberlist) serveTCPPing(conn net.Conn, r streamReader, label string) {
 	var p ping
 	if err := newStreamDecoder(r, maxPushStateBytes).decode(&p); err != nil {
-		m.logger.Error("Failed to decode ping: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Error("Failed to decode ping", logConnAddr(conn), logErr(err))
 		return
 	}
 	if p.Node != "" && p.Node != m.config.Name {
-		m.logger.Warn("Got ping for unexpected node "+p.Node, "addr", LogConn(conn))
+		m.logger.Warn("Got ping for unexpected node", logNode(p.Node), logConnAddr(conn))
 		return
 	}
 	out := encodeMessage(ackRespMsg, &ackResp{SeqNo: p.SeqNo})
 	if err := m.rawSendMsgStream(conn, out, label); err != nil {
-		m.logger.Error("Failed to send ack: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Error("Failed to send ack", logConnAddr(conn), logErr(err))
 	}
 }
 
@@ -231,7 +231,7 @@ func (m *Memberlist) decryptRemoteState(r streamReader, label string) ([]byte, e
 		return nil, withText(ErrMessageTooLarge, fmt.Sprintf("remote node state is larger than limit (%d)", size))
 	}
 	if size > remoteStateWarnSize {
-		m.logger.Warn(fmt.Sprintf("remote node state size: (%d) limit: (%d)", size, maxPushStateBytes))
+		m.logger.Warn("remote node state is large", slog.Uint64("size", uint64(size)), slog.Int("limit", maxPushStateBytes))
 	}
 	m.metrics.AddSampleWithLabels(keySizeRemote, float32(size), m.labels.base)
 	cipherText, err := readFull(r, int(size))
@@ -259,7 +259,7 @@ func (m *Memberlist) rawSendMsgStream(conn net.Conn, msg []byte, label string) e
 	if m.config.EnableCompression {
 		c, err := m.compressMessage(msg)
 		if err != nil {
-			m.logger.Error("Failed to compress payload: " + err.Error())
+			m.logger.Error("Failed to compress payload", logErr(err))
 		} else {
 			msg = c
 		}
@@ -267,7 +267,7 @@ func (m *Memberlist) rawSendMsgStream(conn net.Conn, msg []byte, label string) e
 	if m.config.EncryptionEnabled() && m.config.GossipVerifyOutgoing {
 		enc, err := m.encryptLocalState(msg, label)
 		if err != nil {
-			m.logger.Error("Failed to encrypt local state: " + err.Error())
+			m.logger.Error("Failed to encrypt local state", logErr(err))
 			return err
 		}
 		msg = enc
