@@ -240,7 +240,8 @@ var (
 		false,                    // MsgpackUseNewTimeFormat
 		// Our additions, after every upstream field: an unkeyed literal
 		// written for upstream must add them (see COMPATIBILITY.md).
-		(*slog.Logger)(nil), // Slog
+		(*slog.Logger)(nil),     // Slog
+		metrics.MetricSink(nil), // MetricSink
 	}
 	_ = Node{"", net.IP(nil), uint16(0), []byte(nil), NodeStateType(0),
 		uint8(0), uint8(0), uint8(0), uint8(0), uint8(0), uint8(0)}
@@ -1084,6 +1085,7 @@ var apiAllowedAdditions = map[string]bool{
 	"var ErrNoKeyDecrypts":                true,
 	"method Memberlist.JoinContext":       true,
 	"field Config.Slog":                   true,
+	"field Config.MetricSink":             true,
 }
 
 // apiDeclared parses the package's non-test Go files in the current

@@ -207,6 +207,16 @@ type Config struct {
 	// LogOutput, whose lines keep the "[LEVEL] memberlist: message" form
 	// with the attributes appended as key=value.
 	Slog *slog.Logger
+
+	// MetricSink, when not nil, receives this node's metrics instead of the
+	// go-metrics global instance, so that nodes in one process can be told
+	// apart. Keys are those of the global instance, starting with
+	// "memberlist". A *metrics.Metrics adds its own prefix, host name and
+	// filters; a bare sink such as *metrics.InmemSink gets the keys as they
+	// are, and timers as samples in milliseconds. A default NetTransport
+	// created by Create also emits through it. Nil means the global
+	// instance, looked up on every call.
+	MetricSink metrics.MetricSink
 }
 
 // ParseCIDRs parses each entry of v as a CIDR network. It returns the

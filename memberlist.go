@@ -89,8 +89,7 @@ type Memberlist struct {
 
 // options are test seams that are not part of Config.
 type options struct {
-	seed    *[2]uint64
-	metrics metricSink
+	seed *[2]uint64
 }
 
 // Create validates conf, starts the transport and the protocol goroutines,
@@ -124,7 +123,7 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 	if logger == nil {
 		logger = newLogger(conf.LogOutput, conf.Logger)
 	}
-	transport, err := buildTransport(conf, logger)
+	transport, err := buildTransport(conf, logger, newMetricSink(conf.MetricSink))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +131,7 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 		config:      conf,
 		transport:   transport,
 		logger:      logger,
-		metrics:     opts.metrics,
+		metrics:     newMetricSink(conf.MetricSink),
 		labels:      newLabelSet(conf.MetricLabels),
 		nodeMap:     make(map[string]*nodeState),
 		suspicions:  make(map[string]*suspicion),
@@ -142,9 +141,6 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 		awareness:   newAwareness(conf.AwarenessMaxMultiplier),
 		shutdownCh:  make(chan struct{}),
 		resolver:    addrResolver{dnsConfigPath: conf.DNSConfigPath, logger: logger},
-	}
-	if m.metrics == nil {
-		m.metrics = globalMetrics{}
 	}
 	m.handoff.init(conf.HandoffQueueDepth)
 	m.broadcasts = &TransmitLimitedQueue{NumNodes: m.estNumNodes, RetransmitMult: conf.RetransmitMult}
@@ -189,10 +185,10 @@ func installSecretKey(conf *Config) error {
 
 // buildTransport returns conf.Transport made node-aware and labelled, or a
 // new NetTransport when it is nil.
-func buildTransport(conf *Config, logger *slog.Logger) (NodeAwareTransport, error) {
+func buildTransport(conf *Config, logger *slog.Logger, sink metricSink) (NodeAwareTransport, error) {
 	t := conf.Transport
 	if t == nil {
-		nt, err := newDefaultTransport(conf, logger)
+		nt, err := newDefaultTransport(conf, logger, sink)
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +208,7 @@ func buildTransport(conf *Config, logger *slog.Logger) (NodeAwareTransport, erro
 // newDefaultTransport starts a NetTransport on conf.BindAddr and
 // conf.BindPort, retrying on port clashes when the port is chosen by the
 // kernel, and writes the chosen port back into conf.
-func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, error) {
+func newDefaultTransport(conf *Config, logger *slog.Logger, sink metricSink) (*NetTransport, error) {
 	ntc := &NetTransportConfig{
 		BindAddrs:    []string{conf.BindAddr},
 		BindPort:     conf.BindPort,
@@ -228,7 +224,7 @@ func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, erro
 	}
 	var lastErr error
 	for i := 0; i < tries; i++ {
-		nt, err := NewNetTransport(ntc)
+		nt, err := newNetTransport(ntc, sink)
 		if err == nil {
 			if conf.BindPort == 0 {
 				port := nt.GetAutoBindPort()

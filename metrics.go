@@ -16,6 +16,28 @@ type metricSink interface {
 	MeasureSinceWithLabels(key []string, start time.Time, labels []metrics.Label)
 }
 
+// newMetricSink returns the sink to emit through: s, or the go-metrics
+// global instance when s is nil.
+func newMetricSink(s metrics.MetricSink) metricSink {
+	switch s := s.(type) {
+	case nil:
+		return globalMetrics{}
+	case metricSink:
+		return s
+	default:
+		return timerSink{s}
+	}
+}
+
+// timerSink gives a metrics.MetricSink without timers the
+// MeasureSinceWithLabels of metricSink: the elapsed milliseconds are added
+// as a sample, as go-metrics does with its default timer granularity.
+type timerSink struct{ metrics.MetricSink }
+
+func (s timerSink) MeasureSinceWithLabels(key []string, start time.Time, labels []metrics.Label) {
+	s.AddSampleWithLabels(key, float32(time.Since(start))/float32(time.Millisecond), labels)
+}
+
 type globalMetrics struct{}
 
 func (globalMetrics) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {

@@ -65,8 +65,8 @@ type NetTransportConfig struct {
 type NetTransport struct {
 	bindAddrs    []string
 	logger       *log.Logger
-	metricLabels []metrics.Label  // clipped, so that go-metrics' appends copy
-	metricSink   *metrics.Metrics // nil means the go-metrics global instance
+	metricLabels []metrics.Label // clipped, so that go-metrics' appends copy
+	metricSink   metricSink      // the go-metrics global instance unless set
 
 	// ifaceAddrs lists the host's interface addresses for
 	// FinalAdvertiseAddr; tests replace it.
@@ -92,12 +92,11 @@ var (
 // UDP, and starts the goroutines that feed PacketCh and StreamCh. On error
 // every listener already opened is closed again.
 func NewNetTransport(config *NetTransportConfig) (*NetTransport, error) {
-	return newNetTransport(config, nil)
+	return newNetTransport(config, globalMetrics{})
 }
 
-// newNetTransport is NewNetTransport with the metrics instance to emit to;
-// nil means the go-metrics global instance.
-func newNetTransport(config *NetTransportConfig, sink *metrics.Metrics) (*NetTransport, error) {
+// newNetTransport is NewNetTransport with the sink to emit metrics to.
+func newNetTransport(config *NetTransportConfig, sink metricSink) (*NetTransport, error) {
 	if config == nil || len(config.BindAddrs) == 0 {
 		return nil, errors.New("at least one bind address is required")
 	}
@@ -449,9 +448,5 @@ func (t *NetTransport) readLoop(conn net.PacketConn) {
 
 // countUDPReceived adds n bytes to the memberlist.udp.received counter.
 func (t *NetTransport) countUDPReceived(n int) {
-	if t.metricSink != nil {
-		t.metricSink.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
-		return
-	}
-	metrics.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
+	t.metricSink.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
 }
