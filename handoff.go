@@ -76,7 +76,7 @@ func (m *Memberlist) handoffMessages(msgs []msgHandoff) {
 		return
 	}
 	for _, h := range m.handoff.push(msgs) {
-		m.metrics.IncrCounterWithLabels(keyHandoffQueueFull, 1, m.labels.base)
+		m.countDrop(keyHandoffQueueFull, 1)
 		m.logger.Debug("handler queue full, dropping message", slog.Int(logKeyType, int(h.t)), logAddr(h.from))
 	}
 }
@@ -153,6 +153,7 @@ func (m *Memberlist) handleGossip(h *msgHandoff) {
 
 func (m *Memberlist) decodeGossip(h *msgHandoff, msg wireMessage, kind string) bool {
 	if err := decodeMessage(h.body, msg); err != nil {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("Failed to decode "+kind+" message", logAddr(h.from), logErr(err))
 		return false
 	}

@@ -143,7 +143,12 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 		resolver:    addrResolver{dnsConfigPath: conf.DNSConfigPath, logger: logger},
 	}
 	m.handoff.init(conf.HandoffQueueDepth)
-	m.broadcasts = &TransmitLimitedQueue{NumNodes: m.estNumNodes, RetransmitMult: conf.RetransmitMult}
+	m.broadcasts = &TransmitLimitedQueue{
+		NumNodes:       m.estNumNodes,
+		RetransmitMult: conf.RetransmitMult,
+		metrics:        m.metrics,
+		labels:         m.labels.base,
+	}
 	if err := m.resolveAdvertise(); err != nil {
 		transport.Shutdown()
 		return nil, err

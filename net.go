@@ -61,6 +61,7 @@ func (m *Memberlist) ingest(buf []byte, from net.Addr, ts time.Time, scratch []m
 func (m *Memberlist) unwrapPacket(buf []byte, from net.Addr) ([]byte, bool) {
 	buf, label, err := RemoveLabelHeaderFromPacket(buf)
 	if err != nil {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("Failed to remove label header from packet", logAddr(from), logErr(err))
 		return nil, false
 	}
@@ -73,13 +74,14 @@ func (m *Memberlist) unwrapPacket(buf []byte, from net.Addr) ([]byte, bool) {
 		case err == nil:
 			buf = plain
 		case m.config.GossipVerifyIncoming:
+			m.countDrop(keyUDPDecryptFailed, 1)
 			m.logger.Debug("Decrypt packet failed", logAddr(from), logErr(err))
 			return nil, false
 		}
 	}
 	payload, _, err := crcUnframePacket(buf)
 	if err != nil {
-		m.metrics.IncrCounterWithLabels(keyCRCInvalid, 1, m.labels.base)
+		m.countDrop(keyCRCInvalid, 1)
 		m.logger.Debug("Got invalid checksum for UDP packet", logAddr(from), logErr(err))
 		return nil, false
 	}
@@ -99,13 +101,14 @@ type inbound struct {
 func (m *Memberlist) inboundLabelOK(label string, from net.Addr, kind string) bool {
 	if m.config.SkipInboundLabelCheck {
 		if label != "" {
+			m.countDrop(keyLabelMismatch, 1)
 			m.logger.Log(context.Background(), perKindLevel(kind), "unexpected double "+kind+" label header", logAddr(from))
 			return false
 		}
 		return true
 	}
 	if label != m.config.Label {
-		m.metrics.IncrCounterWithLabels(keyLabelMismatch, 1, m.labels.base)
+		m.countDrop(keyLabelMismatch, 1)
 		m.logger.Log(context.Background(), perKindLevel(kind), "discarding "+kind+" with unacceptable label", logAddr(from), slog.String("label", label), slog.String("want", m.config.Label))
 		return false
 	}
@@ -116,6 +119,7 @@ func (m *Memberlist) inboundLabelOK(label string, from net.Addr, kind string) bo
 func (m *Memberlist) handleCommand(buf []byte, in *inbound, depth int) {
 	from := in.from
 	if len(buf) < 1 {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("missing message type byte", logAddr(from))
 		return
 	}
@@ -138,6 +142,7 @@ func (m *Memberlist) handleCommand(buf []byte, in *inbound, depth int) {
 			in.gossip = append(in.gossip, msgHandoff{t: t, body: body, from: from})
 		}
 	default:
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("msg type not supported", slog.Int(logKeyType, int(t)), logAddr(from))
 	}
 }
@@ -145,15 +150,18 @@ func (m *Memberlist) handleCommand(buf []byte, in *inbound, depth int) {
 func (m *Memberlist) handleCompound(body []byte, in *inbound, depth int) {
 	from := in.from
 	if depth >= maxNestingDepth {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("compound message nested too deeply", logAddr(from))
 		return
 	}
 	trunc, parts, err := decodeCompoundMessage(body)
 	if err != nil {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("Failed to decode compound request", logAddr(from), logErr(err))
 		return
 	}
 	if trunc > 0 {
+		m.countDrop(keyUDPDecodeFailed, trunc)
 		m.logger.Debug("Compound request had truncated messages", slog.Int("truncated", trunc), logAddr(from))
 	}
 	for _, part := range parts {
@@ -164,11 +172,13 @@ func (m *Memberlist) handleCompound(body []byte, in *inbound, depth int) {
 func (m *Memberlist) handleCompressed(body []byte, in *inbound, depth int) {
 	from := in.from
 	if depth >= maxNestingDepth {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("compressed message nested too deeply", logAddr(from))
 		return
 	}
 	payload, err := m.decompressMessage(body)
 	if err != nil {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("Failed to decompress payload", logAddr(from), logErr(err))
 		return
 	}
@@ -209,6 +219,7 @@ func replyAddress(addr []byte, port uint16, node string, from net.Addr) Address 
 func (m *Memberlist) handlePing(body []byte, from net.Addr) {
 	var p ping
 	if err := decodeMessage(body, &p); err != nil {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("Failed to decode ping request", logAddr(from), logErr(err))
 		return
 	}
@@ -231,6 +242,7 @@ func (m *Memberlist) handlePing(body []byte, from net.Addr) {
 func (m *Memberlist) handleIndirectPing(body []byte, from net.Addr) {
 	var ind indirectPingReq
 	if err := decodeMessage(body, &ind); err != nil {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("Failed to decode indirect ping request", logAddr(from), logErr(err))
 		return
 	}
@@ -282,6 +294,7 @@ func (m *Memberlist) nackAfterTimeout(answered chan struct{}, requester Address,
 func (m *Memberlist) handleAck(body []byte, from net.Addr, ts time.Time) {
 	var ack ackResp
 	if err := decodeMessage(body, &ack); err != nil {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("Failed to decode ack response", logAddr(from), logErr(err))
 		return
 	}
@@ -292,6 +305,7 @@ func (m *Memberlist) handleAck(body []byte, from net.Addr, ts time.Time) {
 func (m *Memberlist) handleNack(body []byte, from net.Addr) {
 	var nack nackResp
 	if err := decodeMessage(body, &nack); err != nil {
+		m.countDrop(keyUDPDecodeFailed, 1)
 		m.logger.Debug("Failed to decode nack response", logAddr(from), logErr(err))
 		return
 	}

@@ -54,6 +54,7 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(m.config.TCPTimeout))
 	lconn, label, err := RemoveLabelHeaderFromStream(conn)
 	if err != nil {
+		m.countDrop(keyTCPDecodeFailed, 1)
 		m.logger.Error("failed to receive and remove the stream label header", logConnAddr(conn), logErr(err))
 		return
 	}
@@ -79,6 +80,7 @@ func (m *Memberlist) serveStream(conn net.Conn, t messageType, r streamReader, l
 	switch t {
 	case userMsg:
 		if err := m.readUserMsg(r); err != nil {
+			m.countDrop(keyTCPDecodeFailed, 1)
 			m.logger.Error("Failed to receive user message", logConnAddr(conn), logErr(err))
 		}
 	case pushPullMsg:
@@ -86,6 +88,7 @@ func (m *Memberlist) serveStream(conn net.Conn, t messageType, r streamReader, l
 	case pingMsg:
 		m.serveTCPPing(conn, r, label)
 	default:
+		m.countDrop(keyTCPDecodeFailed, 1)
 		m.logger.Error("Received invalid msgType", slog.Int(logKeyType, int(t)), logConnAddr(conn))
 	}
 }
@@ -138,11 +141,13 @@ func (m *Memberlist) sendErrResp(conn net.Conn, cause error, label string) {
 func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) {
 	defer m.pushPullReq.Add(-1)
 	if m.pushPullReq.Add(1) >= maxPushPullRequests {
+		m.countDrop(keyPushPullRefused, 1)
 		m.logger.Error("Too many pending push/pull requests", logConnAddr(conn))
 		return
 	}
 	join, remote, user, err := m.readRemoteState(r)
 	if err != nil {
+		m.countDrop(keyTCPDecodeFailed, 1)
 		m.logger.Error("Failed to read remote state", logConnAddr(conn), logErr(err))
 		return
 	}
@@ -158,6 +163,7 @@ func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) 
 func (m *Memberlist) serveTCPPing(conn net.Conn, r streamReader, label string) {
 	var p ping
 	if err := newStreamDecoder(r, maxPushStateBytes).decode(&p); err != nil {
+		m.countDrop(keyTCPDecodeFailed, 1)
 		m.logger.Error("Failed to decode ping", logConnAddr(conn), logErr(err))
 		return
 	}
@@ -184,8 +190,10 @@ func (m *Memberlist) readStream(conn net.Conn, label string) (messageType, strea
 	case messageType(t) == errMsg:
 		return errMsg, r, nil // a plaintext refusal, such as a label mismatch
 	case encrypted && !m.config.EncryptionEnabled():
+		m.countDrop(keyTCPDecryptFailed, 1)
 		return 0, nil, errors.New("remote state is encrypted and encryption is not configured")
 	case !encrypted && m.config.EncryptionEnabled() && m.config.GossipVerifyIncoming:
+		m.countDrop(keyTCPDecryptFailed, 1)
 		return 0, nil, errors.New("encryption is configured but remote state is not encrypted")
 	}
 	if encrypted {
@@ -194,28 +202,40 @@ func (m *Memberlist) readStream(conn net.Conn, label string) (messageType, strea
 			return 0, nil, err
 		}
 		if len(plain) == 0 {
+			m.countDrop(keyTCPDecryptFailed, 1)
 			return 0, nil, errors.New("decrypted message is empty")
 		}
 		t, r = plain[0], bytes.NewReader(plain[1:])
 	}
 	if messageType(t) == compressMsg {
-		var c compress
-		if err := newStreamDecoder(r, maxDecompressedBytes).decode(&c); err != nil {
-			return 0, nil, err
-		}
-		if c.Algo != lzwAlgo {
-			return 0, nil, fmt.Errorf("cannot decompress unknown algorithm %d", c.Algo)
-		}
-		plain, err := m.lzw.decompress(c.Buf, maxDecompressedBytes)
+		plain, err := m.decompressStream(r)
 		if err != nil {
+			m.countDrop(keyTCPDecodeFailed, 1)
 			return 0, nil, err
-		}
-		if len(plain) == 0 {
-			return 0, nil, errors.New("decompressed message is empty")
 		}
 		t, r = plain[0], bytes.NewReader(plain[1:])
 	}
 	return messageType(t), r, nil
+}
+
+// decompressStream reads a compress wrapper from r and returns the
+// decompressed message, which is not empty.
+func (m *Memberlist) decompressStream(r streamReader) ([]byte, error) {
+	var c compress
+	if err := newStreamDecoder(r, maxDecompressedBytes).decode(&c); err != nil {
+		return nil, err
+	}
+	if c.Algo != lzwAlgo {
+		return nil, fmt.Errorf("cannot decompress unknown algorithm %d", c.Algo)
+	}
+	plain, err := m.lzw.decompress(c.Buf, maxDecompressedBytes)
+	if err != nil {
+		return nil, err
+	}
+	if len(plain) == 0 {
+		return nil, errors.New("decompressed message is empty")
+	}
+	return plain, nil
 }
 
 // decryptRemoteState reads and decrypts an encrypted stream frame whose type
@@ -228,6 +248,7 @@ func (m *Memberlist) decryptRemoteState(r streamReader, label string) ([]byte, e
 	}
 	size := binary.BigEndian.Uint32(header[1:])
 	if size > maxPushStateBytes {
+		m.countDrop(keyTCPDecodeFailed, 1)
 		return nil, withText(ErrMessageTooLarge, fmt.Sprintf("remote node state is larger than limit (%d)", size))
 	}
 	if size > remoteStateWarnSize {
@@ -239,7 +260,11 @@ func (m *Memberlist) decryptRemoteState(r streamReader, label string) ([]byte, e
 		return nil, err
 	}
 	aad := append(header[:], label...)
-	return m.config.Keyring.decryptPayload(cipherText, aad)
+	plain, err := m.config.Keyring.decryptPayload(cipherText, aad)
+	if err != nil {
+		m.countDrop(keyTCPDecryptFailed, 1)
+	}
+	return plain, err
 }
 
 // readFull reads exactly n bytes, growing the buffer as data arrives so a
