@@ -3,6 +3,7 @@ package memberlist
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -45,7 +46,7 @@ func (m *Memberlist) JoinContext(ctx context.Context, existing []string) (int, e
 			continue
 		}
 		err = fmt.Errorf("failed to join %s: %w", targets[i].Addr, err)
-		m.logger.Debug("Failed to join", "addr", targets[i].Addr, "node", targets[i].Name, "err", err)
+		m.logger.Debug("Failed to join", slog.String(logKeyAddr, targets[i].Addr), logNode(targets[i].Name), logErr(err))
 		errs = append(errs, err)
 	}
 	if joined > 0 || len(errs) == 0 {
@@ -69,7 +70,7 @@ func (m *Memberlist) joinTargets(ctx context.Context, existing []string) ([]Addr
 		if err != nil {
 			err = fmt.Errorf("failed to resolve %s: %w", seed, err)
 			errs = append(errs, err)
-			m.logger.Warn("Failed to resolve a join address", "addr", seed, "err", err)
+			m.logger.Warn("Failed to resolve a join address", slog.String(logKeyAddr, seed), logErr(err))
 			continue
 		}
 		for _, ip := range ips {
