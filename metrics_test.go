@@ -1,6 +1,8 @@
 package memberlist
 
 import (
+	"io"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -74,4 +76,63 @@ func TestMetricSinkDefaultIsGlobal(t *testing.T) {
 			t.Errorf("global sink has no memberlist.tcp.accept: %v", got)
 		}
 	})
+}
+
+// callbackSink is an InmemSink whose counters call onCounter first.
+type callbackSink struct {
+	*metrics.InmemSink
+	onCounter atomic.Pointer[func()]
+}
+
+func (s *callbackSink) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
+	if f := s.onCounter.Load(); f != nil {
+		(*f)()
+	}
+	s.InmemSink.IncrCounterWithLabels(key, val, labels)
+}
+
+// TestMetricSinkMayCallBack checks that no counter is emitted under the
+// node lock: a sink that reads the membership does not deadlock. It runs
+// outside a synctest bubble, where a goroutine blocked on a mutex would
+// hang the bubble instead of failing.
+func TestMetricSinkMayCallBack(t *testing.T) {
+	n := &MockNetwork{}
+	start := func(name string, sink metrics.MetricSink, events EventDelegate) *Memberlist {
+		conf := DefaultLocalConfig()
+		conf.Name = name
+		conf.Transport = n.NewTransport(name)
+		conf.LogOutput = io.Discard
+		conf.MetricSink = sink
+		conf.Events = events
+		m, err := Create(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	sink := &callbackSink{InmemSink: newInmem()}
+	joins := make(chan NodeEvent, 4)
+	a := start("a", sink, &ChannelEventDelegate{Ch: joins})
+	b := start("b", nil, nil)
+	<-joins // a itself
+	readMembers := func() { a.NumMembers() }
+	sink.onCounter.Store(&readMembers)
+	if _, err := b.Join([]string{"a/" + a.LocalNode().Address()}); err != nil {
+		t.Fatal(err)
+	}
+	// a merges b's state after answering the Join.
+	select {
+	case e := <-joins:
+		if e.Node.Name != "b" {
+			t.Fatalf("unexpected event %v", e)
+		}
+	case <-time.After(10 * time.Second):
+		// a is deadlocked; Shutdown would hang too.
+		t.Fatal("a metric sink calling NumMembers deadlocked the node")
+	}
+	b.Shutdown()
+	a.Shutdown()
+	if inmemCounters(sink.InmemSink)["memberlist.msg.alive"] < 1 {
+		t.Errorf("no memberlist.msg.alive counted")
+	}
 }

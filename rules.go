@@ -290,7 +290,7 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 	} else {
 		m.updateAliveLocked(st, a, notify)
 	}
-	m.metrics.IncrCounterWithLabels(keyMsgAlive, 1, m.labels.base)
+	m.countLocked(keyMsgAlive)
 	switch {
 	case oldState == StateDead || oldState == StateLeft:
 		m.queueEventLocked(joinEvent, st)
@@ -383,7 +383,7 @@ func (m *Memberlist) applySuspectLocked(s *suspect) {
 		return
 	}
 	m.encodeBroadcast(s.Node, suspectMsg, s)
-	m.metrics.IncrCounterWithLabels(keyMsgSuspect, 1, m.labels.base)
+	m.countLocked(keyMsgSuspect)
 	st.Incarnation = s.Incarnation
 	st.State = StateSuspect
 	changed := time.Now()
@@ -469,7 +469,7 @@ func (m *Memberlist) applyDeadLocked(d *dead) {
 	} else {
 		m.encodeBroadcast(d.Node, deadMsg, d)
 	}
-	m.metrics.IncrCounterWithLabels(keyMsgDead, 1, m.labels.base)
+	m.countLocked(keyMsgDead)
 	st.Incarnation = d.Incarnation
 	st.State = StateDead
 	if d.Node == d.From {

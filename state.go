@@ -128,8 +128,9 @@ func cloneBytes(b []byte) []byte {
 type event struct {
 	kind  eventKind
 	node  Node
-	other Node        // the conflicting node, for conflictEvent
-	rec   slog.Record // for logEvent
+	other Node         // the conflicting node, for conflictEvent
+	rec   *slog.Record // for logEvent; a pointer keeps other events small
+	key   []string     // the counter, for counterEvent
 }
 
 type eventKind uint8
@@ -139,7 +140,8 @@ const (
 	leaveEvent
 	updateEvent
 	conflictEvent
-	logEvent // a log record made under the lock
+	logEvent     // a log record made under the lock
+	counterEvent // a counter increment made under the lock
 )
 
 // eventQueue delivers delegate calls in the order they were queued, one at
@@ -203,7 +205,10 @@ func (m *Memberlist) deliver(e *event) {
 		}
 		return
 	case logEvent:
-		m.logger.Handler().Handle(context.Background(), e.rec)
+		m.logger.Handler().Handle(context.Background(), *e.rec)
+		return
+	case counterEvent:
+		m.metrics.IncrCounterWithLabels(e.key, 1, m.labels.base)
 		return
 	}
 	if m.config.Events == nil {
@@ -237,5 +242,12 @@ func (m *Memberlist) logLocked(level slog.Level, msg string, attrs ...slog.Attr)
 	}
 	r := slog.NewRecord(time.Now(), level, msg, 0)
 	r.AddAttrs(attrs...)
-	m.events.push(event{kind: logEvent, rec: r})
+	m.events.push(event{kind: logEvent, rec: &r})
+}
+
+// countLocked queues an increment of the counter key, made once mu is
+// released: a user's MetricSink never runs under the lock. The caller holds
+// mu and delivers the events after releasing it.
+func (m *Memberlist) countLocked(key []string) {
+	m.events.push(event{kind: counterEvent, key: key})
 }
