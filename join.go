@@ -25,9 +25,9 @@ func (m *Memberlist) Join(existing []string) (int, error) {
 
 // JoinContext is like Join, but stops when ctx is done: address resolution,
 // dials and push/pull exchanges in progress are abandoned and JoinContext
-// returns at once. The addresses are contacted in parallel, at most 8 at a
-// time, each exchange bounded by Config.TCPTimeout and each resolution by
-// TCPTimeout too.
+// returns at once. The addresses are resolved, then contacted, in parallel,
+// at most 8 at a time; each resolution and each exchange is bounded by
+// Config.TCPTimeout.
 //
 // The error is nil when at least one node was contacted, even if ctx ended
 // before the others answered. Otherwise it matches ErrNoSeedReachable, each
@@ -58,22 +58,39 @@ func (m *Memberlist) JoinContext(ctx context.Context, existing []string) (int, e
 	return 0, &joinError{errs: errs}
 }
 
-// joinTargets resolves the seeds of a Join into addresses, returning the
-// errors of those that failed.
+// joinTargets resolves the seeds of a Join into addresses, at most
+// maxParallelJoins at once, each within TCPTimeout, returning the errors of
+// those that failed. The addresses and errors keep the seeds' order.
 func (m *Memberlist) joinTargets(ctx context.Context, existing []string) ([]Address, []error) {
+	type resolved struct {
+		ips []ipPort
+		err error
+	}
+	results := make([]resolved, len(existing))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelJoins)
+	for i, seed := range existing {
+		wg.Add(1)
+		sem <- struct{}{} // a resolution returns promptly once ctx is done
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rctx, cancel := context.WithTimeout(ctx, joinResolveTimeout(m.config))
+			defer cancel()
+			results[i].ips, results[i].err = m.resolver.resolveAddr(rctx, seed, m.config.BindPort)
+		}()
+	}
+	wg.Wait()
 	var targets []Address
 	var errs []error
-	for _, seed := range existing {
-		rctx, cancel := context.WithTimeout(ctx, joinResolveTimeout(m.config))
-		ips, err := m.resolver.resolveAddr(rctx, seed, m.config.BindPort)
-		cancel()
-		if err != nil {
-			err = fmt.Errorf("failed to resolve %s: %w", seed, err)
+	for i, r := range results {
+		if r.err != nil {
+			err := fmt.Errorf("failed to resolve %s: %w", existing[i], r.err)
 			errs = append(errs, err)
-			m.logger.Warn("Failed to resolve a join address", slog.String(logKeyAddr, seed), logErr(err))
+			m.logger.Warn("Failed to resolve a join address", slog.String(logKeyAddr, existing[i]), logErr(err))
 			continue
 		}
-		for _, ip := range ips {
+		for _, ip := range r.ips {
 			hp := joinHostPort(ip.ip.String(), ip.port)
 			targets = append(targets, Address{Addr: hp, Name: ip.nodeName})
 		}

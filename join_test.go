@@ -109,3 +109,50 @@ func TestJoinContextDeadline(t *testing.T) {
 		}
 	})
 }
+
+// hangingLookup is a resolver fallback that answers only when its context
+// ends.
+func hangingLookup(ctx context.Context, host string) ([]net.IP, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestJoinContextCancelsAHangingLookup checks that a DNS lookup that never
+// answers is abandoned at the cancel.
+func TestJoinContextCancelsAHangingLookup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 75)
+		a := c.add("a", func(conf *Config) {
+			conf.TCPTimeout = 10 * time.Second
+			conf.DNSConfigPath = "" // no TCP step: only the hanging fallback
+		})
+		a.resolver.lookupIP = hangingLookup
+		n, err, took := joinCancelledAfter(a, []string{"seed.example.test"}, 100*time.Millisecond)
+		if n != 0 || !errors.Is(err, context.Canceled) || took != 100*time.Millisecond {
+			t.Errorf("JoinContext = %d, %v after %v; want context.Canceled after 100ms", n, err, took)
+		}
+	})
+}
+
+// TestJoinResolvesSeedsInParallel checks that seeds whose lookups hang
+// cost one TCPTimeout together, not one each, and that the reachable seed
+// is still joined.
+func TestJoinResolvesSeedsInParallel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 76)
+		a := c.add("a", func(conf *Config) {
+			conf.TCPTimeout = time.Second
+			conf.DNSConfigPath = "" // no TCP step: only the hanging fallback
+		})
+		b := c.add("b")
+		a.resolver.lookupIP = hangingLookup
+		start := time.Now()
+		n, err := a.Join([]string{"x.example.test", "y.example.test", seedAddr(b), "z.example.test"})
+		if n != 1 || err != nil {
+			t.Errorf("Join = %d, %v; want 1, nil", n, err)
+		}
+		if took := time.Since(start); took != time.Second {
+			t.Errorf("Join took %v, want one TCPTimeout (1s)", took)
+		}
+	})
+}
