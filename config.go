@@ -160,11 +160,11 @@ type Config struct {
 	DNSConfigPath string
 
 	// LogOutput is where logs are written; nil means os.Stderr. It cannot
-	// be set together with Logger.
+	// be set together with Logger, and is ignored when Slog is set.
 	LogOutput io.Writer
 
 	// Logger receives the logs; nil means a logger on LogOutput. It cannot
-	// be set together with LogOutput.
+	// be set together with LogOutput, and is ignored when Slog is set.
 	Logger *log.Logger
 
 	// HandoffQueueDepth is the capacity of each of the two inbound message
