@@ -71,6 +71,21 @@ func withText(sentinel error, text string) error {
 	return &textError{text: text, err: sentinel}
 }
 
+// alsoMatchesError is err, unchanged in text and wrapping, that also
+// matches a sentinel.
+type alsoMatchesError struct {
+	err, sentinel error
+}
+
+func (e *alsoMatchesError) Error() string { return e.err.Error() }
+
+func (e *alsoMatchesError) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// alsoMatches returns err made to match sentinel with errors.Is too.
+func alsoMatches(err, sentinel error) error {
+	return &alsoMatchesError{err: err, sentinel: sentinel}
+}
+
 // joinError is the error of a Join that contacted no address: its text is
 // that of errors.Join over the per-address errors, as before, and it
 // matches ErrNoSeedReachable and each per-address error.

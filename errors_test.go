@@ -4,7 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
+	"log"
+	"net"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -160,5 +165,27 @@ func TestKeyringSentinels(t *testing.T) {
 	}
 	if err := ValidateKey(make([]byte, 17)); !errors.Is(err, ErrInvalidKeySize) {
 		t.Errorf("ValidateKey(17 bytes) = %v", err)
+	}
+}
+
+// TestErrMessageTooLargeOnUDP sends a packet larger than UDP allows over a
+// real loopback socket: the system's error keeps its text and matches
+// ErrMessageTooLarge.
+func TestErrMessageTooLargeOnUDP(t *testing.T) {
+	tr, err := NewNetTransport(&NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, Logger: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Shutdown()
+	to := Address{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(tr.GetAutoBindPort()))}
+	_, err = tr.WriteToAddress(make([]byte, 70000), to)
+	if !errors.Is(err, ErrMessageTooLarge) || !errors.Is(err, syscall.EMSGSIZE) {
+		t.Errorf("70000-byte packet = %v, want ErrMessageTooLarge and EMSGSIZE", err)
+	}
+	if err != nil && !strings.Contains(err.Error(), "message too long") {
+		t.Errorf("error text changed: %q", err)
+	}
+	if _, err := tr.WriteToAddress([]byte("ok"), to); err != nil {
+		t.Errorf("small packet = %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-metrics"
@@ -297,6 +298,9 @@ func (t *NetTransport) WriteToAddress(b []byte, a Address) (time.Time, error) {
 		return time.Time{}, err
 	}
 	_, err = t.udpListeners[0].WriteTo(b, udpAddr)
+	if errors.Is(err, syscall.EMSGSIZE) {
+		err = alsoMatches(err, ErrMessageTooLarge)
+	}
 	return time.Now(), err
 }
 
