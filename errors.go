@@ -26,7 +26,8 @@ var (
 	ErrLabelMismatch = errors.New("label mismatch")
 
 	// ErrMessageTooLarge is returned when a message, a node state or a
-	// decompressed payload exceeds one of the protocol's size limits.
+	// decompressed payload exceeds one of the protocol's size limits, and
+	// when a packet is larger than the network allows.
 	ErrMessageTooLarge = errors.New("message too large")
 
 	// ErrInvalidKeySize is returned for an encryption key that is not 16,
