@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// maxParallelJoins bounds the push/pulls a Join runs at once.
+// maxParallelJoins bounds the resolutions, and then the push/pulls, a Join
+// runs at once.
 const maxParallelJoins = 8
 
 // Join contacts every given address and merges state with it. An address
