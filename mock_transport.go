@@ -2,7 +2,6 @@ package memberlist
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -28,7 +27,7 @@ const (
 
 // errMockTransportShutdown is returned by MockTransport methods called
 // after Shutdown.
-var errMockTransportShutdown = errors.New("mock transport is shut down")
+var errMockTransportShutdown = withText(ErrShutdown, "mock transport is shut down")
 
 // MockLinkFaults describes how a MockNetwork treats the packets sent over
 // one link, and the streams dialled over it from its source to its

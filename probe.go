@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -82,8 +83,8 @@ func (m *Memberlist) pushPull() {
 	if len(nodes) == 0 {
 		return
 	}
-	if err := m.pushPullNode(nodes[0].FullAddress(), false); err != nil {
-		m.logger.Error("Push/Pull with "+nodes[0].Name+" failed: "+err.Error(), "node", nodes[0].Name)
+	if err := m.pushPullNode(context.Background(), nodes[0].FullAddress(), false); err != nil {
+		m.logger.Error("Push/Pull failed", logNode(nodes[0].Name), logErr(err))
 	}
 }
 
