@@ -152,7 +152,7 @@ func (n *MockNetwork) attachLocked(name string, port int) *MockTransport {
 // then on, the address and the name reach the new transport.
 func (n *MockNetwork) Restart(old *MockTransport) (*MockTransport, error) {
 	if old == nil || old.network != n {
-		return nil, errors.New("mock: Restart of a transport of another network")
+		return nil, fmt.Errorf("mock: Restart of a transport of another network")
 	}
 	if !old.isShutdown() {
 		return nil, fmt.Errorf("mock: Restart of %s, which has not shut down", old.addr)
