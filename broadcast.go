@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"log/slog"
 	"time"
 )
 
@@ -131,7 +132,7 @@ func (m *Memberlist) gossip() {
 func (m *Memberlist) sendGossip(node *Node, msg []byte) {
 	addr := node.FullAddress()
 	if err := m.rawSendMsgPacket(addr, node, msg); err != nil {
-		m.logger.Error("Failed to send gossip to "+addr.Addr+": "+err.Error(), "node", node.Name)
+		m.logger.Error("Failed to send gossip", logNode(node.Name), slog.String(logKeyAddr, addr.Addr), logErr(err))
 	}
 }
 

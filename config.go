@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -159,11 +160,11 @@ type Config struct {
 	DNSConfigPath string
 
 	// LogOutput is where logs are written; nil means os.Stderr. It cannot
-	// be set together with Logger.
+	// be set together with Logger, and is ignored when Slog is set.
 	LogOutput io.Writer
 
 	// Logger receives the logs; nil means a logger on LogOutput. It cannot
-	// be set together with LogOutput.
+	// be set together with LogOutput, and is ignored when Slog is set.
 	Logger *log.Logger
 
 	// HandoffQueueDepth is the capacity of each of the two inbound message
@@ -197,6 +198,25 @@ type Config struct {
 	// it exists for compatibility.
 	MsgpackUseNewTimeFormat bool
 
+	// Slog, when not nil, receives the logs as structured records, and
+	// Logger and LogOutput are ignored. Records carry their values as
+	// attributes with stable keys: node (a node name), addr (a peer's
+	// host:port), err, type (a message type number) and inc (an
+	// incarnation). Problems with single packets are logged at
+	// slog.LevelDebug and counted in metrics. A nil Slog means Logger or
+	// LogOutput, whose lines keep the "[LEVEL] memberlist: message" form
+	// with the attributes appended as key=value.
+	Slog *slog.Logger
+
+	// MetricSink, when not nil, receives this node's metrics instead of the
+	// go-metrics global instance, so that nodes in one process can be told
+	// apart. Keys are those of the global instance, starting with
+	// "memberlist". A *metrics.Metrics adds its own prefix, host name and
+	// filters; a bare sink such as *metrics.InmemSink gets the keys as they
+	// are, and timers as samples in milliseconds. A default NetTransport
+	// created by Create also emits through it. Nil means the global
+	// instance, looked up on every call.
+	MetricSink metrics.MetricSink
 	// RemergeInterval is the period at which the node tries to reach, with
 	// a push/pull as Join makes, one member it holds as dead or one address
 	// it joined through that is no live member's. Two sides of a healed

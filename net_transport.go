@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-metrics"
@@ -32,7 +33,7 @@ const (
 
 // errNetTransportShutdown is returned by NetTransport methods called after
 // Shutdown.
-var errNetTransportShutdown = errors.New("net transport is shut down")
+var errNetTransportShutdown = withText(ErrShutdown, "net transport is shut down")
 
 // NetTransportConfig configures a NetTransport.
 type NetTransportConfig struct {
@@ -65,8 +66,8 @@ type NetTransportConfig struct {
 type NetTransport struct {
 	bindAddrs    []string
 	logger       *log.Logger
-	metricLabels []metrics.Label  // clipped, so that go-metrics' appends copy
-	metricSink   *metrics.Metrics // nil means the go-metrics global instance
+	metricLabels []metrics.Label // clipped, so that go-metrics' appends copy
+	metricSink   metricSink      // the go-metrics global instance unless set
 
 	// ifaceAddrs lists the host's interface addresses for
 	// FinalAdvertiseAddr; tests replace it.
@@ -92,12 +93,11 @@ var (
 // UDP, and starts the goroutines that feed PacketCh and StreamCh. On error
 // every listener already opened is closed again.
 func NewNetTransport(config *NetTransportConfig) (*NetTransport, error) {
-	return newNetTransport(config, nil)
+	return newNetTransport(config, globalMetrics{})
 }
 
-// newNetTransport is NewNetTransport with the metrics instance to emit to;
-// nil means the go-metrics global instance.
-func newNetTransport(config *NetTransportConfig, sink *metrics.Metrics) (*NetTransport, error) {
+// newNetTransport is NewNetTransport with the sink to emit metrics to.
+func newNetTransport(config *NetTransportConfig, sink metricSink) (*NetTransport, error) {
 	if config == nil || len(config.BindAddrs) == 0 {
 		return nil, errors.New("at least one bind address is required")
 	}
@@ -298,6 +298,9 @@ func (t *NetTransport) WriteToAddress(b []byte, a Address) (time.Time, error) {
 		return time.Time{}, err
 	}
 	_, err = t.udpListeners[0].WriteTo(b, udpAddr)
+	if errors.Is(err, syscall.EMSGSIZE) {
+		err = alsoMatches(err, ErrMessageTooLarge)
+	}
 	return time.Now(), err
 }
 
@@ -449,9 +452,5 @@ func (t *NetTransport) readLoop(conn net.PacketConn) {
 
 // countUDPReceived adds n bytes to the memberlist.udp.received counter.
 func (t *NetTransport) countUDPReceived(n int) {
-	if t.metricSink != nil {
-		t.metricSink.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
-		return
-	}
-	metrics.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
+	t.metricSink.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
 }

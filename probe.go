@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -84,10 +85,10 @@ func (m *Memberlist) pushPull() {
 	if len(nodes) == 0 {
 		return
 	}
-	err := m.pushPullNode(nodes[0].FullAddress(), false)
+	err := m.pushPullNode(context.Background(), nodes[0].FullAddress(), false)
 	m.noteStream(nodes[0].Name, err)
 	if err != nil {
-		m.logger.Error("Push/Pull with "+nodes[0].Name+" failed: "+err.Error(), "node", nodes[0].Name)
+		m.logger.Error("Push/Pull failed", logNode(nodes[0].Name), logErr(err))
 	}
 }
 

@@ -1,6 +1,8 @@
 package memberlist
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"time"
 )
@@ -184,19 +186,19 @@ func (m *Memberlist) remerge() {
 	if !ok {
 		return
 	}
-	err := m.pushPullNode(Address{Addr: t.addr, Name: t.name}, true)
+	err := m.pushPullNode(context.Background(), Address{Addr: t.addr, Name: t.name}, true)
 	m.mu.Lock()
 	m.remergeTargets.tried(t.addr, t.seed, time.Now(), m.config.RemergeInterval)
 	m.mu.Unlock()
-	kind := "dead member"
+	kind := slog.String("target", "dead member")
 	if t.seed {
-		kind = "join address"
+		kind = slog.String("target", "join address")
 	}
 	if err != nil {
-		m.logger.Debug("Re-merge with "+kind+" "+t.name+" "+t.addr+" failed: "+err.Error(), "node", t.name, "addr", t.addr)
+		m.logger.Debug("Re-merge failed", kind, logNode(t.name), slog.String(logKeyAddr, t.addr), logErr(err))
 		return
 	}
-	m.logger.Info("Re-merged with "+kind+" "+t.name+" "+t.addr, "node", t.name, "addr", t.addr)
+	m.logger.Info("Re-merged", kind, logNode(t.name), slog.String(logKeyAddr, t.addr))
 }
 
 // pickRemergeTarget refreshes the targets from the node table and picks

@@ -3,6 +3,7 @@ package memberlist
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 )
@@ -212,11 +213,11 @@ func (m *Memberlist) aliveNode(a *alive, notify chan struct{}, bootstrap bool) {
 		return
 	}
 	if len(a.Vsn) < 6 {
-		m.logger.Warn("ignoring alive message: Vsn is not present", "node", a.Node)
+		m.logger.Warn("ignoring alive message: Vsn is not present", logNode(a.Node))
 		return
 	}
 	if !vsnValid(a.Vsn) {
-		m.logger.Warn("ignoring alive message: invalid protocol versions", "node", a.Node, "vsn", a.Vsn)
+		m.logger.Warn("ignoring alive message: invalid protocol versions", logNode(a.Node), slog.Any("vsn", a.Vsn))
 		return
 	}
 	if m.config.Alive != nil && !m.aliveAllowed(a) {
@@ -235,7 +236,7 @@ func (m *Memberlist) aliveAllowed(a *alive) bool {
 	var err error
 	m.goroutines.callback(func() { err = m.config.Alive.NotifyAlive(&n) })
 	if err != nil {
-		m.logger.Warn("ignoring alive message: "+err.Error(), "node", a.Node)
+		m.logger.Warn("ignoring alive message", logNode(a.Node), logErr(err))
 		return false
 	}
 	return true
@@ -245,7 +246,7 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 	st, known := m.nodeMap[a.Node]
 	if !known || !bytes.Equal(st.Addr, a.Addr) || st.Port != a.Port {
 		if err := m.config.IPAllowed(a.Addr); err != nil {
-			m.logger.Warn("Rejected node: "+err.Error(), "node", a.Node)
+			m.logLocked(slog.LevelWarn, "Rejected node", logNode(a.Node), logErr(err))
 			return
 		}
 	}
@@ -266,8 +267,10 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 	case aliveIgnore:
 		return
 	case aliveConflict:
-		m.logger.Error(fmt.Sprintf("Conflicting address for %s. Mine: %v:%d Theirs: %v:%d Old state: %v",
-			a.Node, st.Addr, st.Port, net.IP(a.Addr), a.Port, st.State))
+		m.logLocked(slog.LevelError, "Conflicting address", logNode(a.Node),
+			slog.String("mine", joinHostPort(net.IP(st.Addr).String(), st.Port)),
+			slog.String("theirs", joinHostPort(net.IP(a.Addr).String(), a.Port)),
+			slog.String("state", st.State.metricsString()))
 		other := Node{Name: a.Node, Addr: cloneBytes(a.Addr), Port: a.Port, Meta: cloneBytes(a.Meta)}
 		if m.config.Conflict != nil {
 			m.events.push(event{kind: conflictEvent, node: st.node(), other: other})
@@ -275,18 +278,19 @@ func (m *Memberlist) applyAliveLocked(a *alive, notify chan struct{}, self, boot
 		return
 	}
 	if addrUpdate {
-		m.logger.Info(fmt.Sprintf("Updating address for left or failed node %s from %v:%d to %v:%d",
-			a.Node, st.Addr, st.Port, net.IP(a.Addr), a.Port))
+		m.logLocked(slog.LevelInfo, "Updating address for left or failed node", logNode(a.Node),
+			slog.String("from", joinHostPort(net.IP(st.Addr).String(), st.Port)),
+			slog.String("to", joinHostPort(net.IP(a.Addr).String(), a.Port)))
 	}
 	m.stopSuspicionLocked(a.Node)
 	oldState, oldMeta := st.State, st.Meta
 	if action == aliveRefute {
 		m.refuteLocked(st, a.Incarnation)
-		m.logger.Warn("Refuting an alive message", "node", a.Node, "inc", a.Incarnation)
+		m.logLocked(slog.LevelWarn, "Refuting an alive message", logNode(a.Node), slog.Uint64(logKeyInc, uint64(a.Incarnation)))
 	} else {
 		m.updateAliveLocked(st, a, notify)
 	}
-	m.metrics.IncrCounterWithLabels(keyMsgAlive, 1, m.labels.base)
+	m.countLocked(keyMsgAlive)
 	switch {
 	case oldState == StateDead || oldState == StateLeft:
 		m.queueEventLocked(joinEvent, st)
@@ -354,7 +358,12 @@ func (m *Memberlist) applyAwareness(delta int) {
 // suspectNode processes a suspect message.
 func (m *Memberlist) suspectNode(s *suspect) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.applySuspectLocked(s)
+	m.mu.Unlock()
+	m.deliverEvents()
+}
+
+func (m *Memberlist) applySuspectLocked(s *suspect) {
 	st, ok := m.nodeMap[s.Node]
 	if !ok {
 		return
@@ -370,11 +379,11 @@ func (m *Memberlist) suspectNode(s *suspect) {
 		return
 	case suspectRefute:
 		m.refuteLocked(st, s.Incarnation)
-		m.logger.Warn("Refuting a suspect message (from: "+s.From+")", "node", s.Node)
+		m.logLocked(slog.LevelWarn, "Refuting a suspect message", logNode(s.Node), slog.String("from", s.From), slog.Uint64(logKeyInc, uint64(s.Incarnation)))
 		return
 	}
 	m.encodeBroadcast(s.Node, suspectMsg, s)
-	m.metrics.IncrCounterWithLabels(keyMsgSuspect, 1, m.labels.base)
+	m.countLocked(keyMsgSuspect)
 	st.Incarnation = s.Incarnation
 	st.State = StateSuspect
 	changed := time.Now()
@@ -420,7 +429,7 @@ func (m *Memberlist) suspicionExpired(name string, changed time.Time, k, confirm
 	if k > 0 && confirmations < k {
 		m.metrics.IncrCounterWithLabels(keyDegradedTimeout, 1, m.labels.base)
 	}
-	m.logger.Info(fmt.Sprintf("Marking %s as failed, suspect timeout reached (%d peer confirmations)", name, confirmations))
+	m.logger.Info("Marking as failed, suspect timeout reached", logNode(name), slog.Int("confirmations", confirmations))
 	m.deadNode(&d)
 }
 
@@ -452,7 +461,7 @@ func (m *Memberlist) applyDeadLocked(d *dead) {
 		return
 	case deadRefute:
 		m.refuteLocked(st, d.Incarnation)
-		m.logger.Warn("Refuting a dead message (from: "+d.From+")", "node", d.Node)
+		m.logLocked(slog.LevelWarn, "Refuting a dead message", logNode(d.Node), slog.String("from", d.From), slog.Uint64(logKeyInc, uint64(d.Incarnation)))
 		return
 	}
 	if self {
@@ -460,7 +469,7 @@ func (m *Memberlist) applyDeadLocked(d *dead) {
 	} else {
 		m.encodeBroadcast(d.Node, deadMsg, d)
 	}
-	m.metrics.IncrCounterWithLabels(keyMsgDead, 1, m.labels.base)
+	m.countLocked(keyMsgDead)
 	st.Incarnation = d.Incarnation
 	st.State = StateDead
 	if d.Node == d.From {

@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -68,7 +69,7 @@ func TestSendBestEffortRefusesWhatCannotFitInOnePacket(t *testing.T) {
 						waitFor(t, time.Second, "delivery", func() bool { return d.hasMsg(string(m)) })
 						break
 					}
-					if !strings.Contains(err.Error(), "too large for one packet") || !strings.Contains(err.Error(), "UDPBufferSize is 600") {
+					if !errors.Is(err, ErrMessageTooLarge) || !strings.Contains(err.Error(), "too large for one packet") || !strings.Contains(err.Error(), "UDPBufferSize is 600") {
 						t.Fatalf("SendBestEffort of %d bytes: %v", n, err)
 					}
 					if after.PacketsSent != before.PacketsSent {

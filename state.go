@@ -1,7 +1,9 @@
 package memberlist
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -126,7 +128,9 @@ func cloneBytes(b []byte) []byte {
 type event struct {
 	kind  eventKind
 	node  Node
-	other Node // the conflicting node, for conflictEvent
+	other Node         // the conflicting node, for conflictEvent
+	rec   *slog.Record // for logEvent; a pointer keeps other events small
+	key   []string     // the counter, for counterEvent
 }
 
 type eventKind uint8
@@ -136,6 +140,8 @@ const (
 	leaveEvent
 	updateEvent
 	conflictEvent
+	logEvent     // a log record made under the lock
+	counterEvent // a counter increment made under the lock
 )
 
 // eventQueue delivers delegate calls in the order they were queued, one at
@@ -198,6 +204,12 @@ func (m *Memberlist) deliver(e *event) {
 			m.config.Conflict.NotifyConflict(&e.node, &e.other)
 		}
 		return
+	case logEvent:
+		m.logger.Handler().Handle(context.Background(), *e.rec)
+		return
+	case counterEvent:
+		m.metrics.IncrCounterWithLabels(e.key, 1, m.labels.base)
+		return
 	}
 	if m.config.Events == nil {
 		return
@@ -218,4 +230,24 @@ func (m *Memberlist) queueEventLocked(kind eventKind, st *nodeState) {
 		return
 	}
 	m.events.push(event{kind: kind, node: st.node()})
+}
+
+// logLocked queues a log record, to be handed to the log handler with the
+// events once mu is released: a user's slog.Handler, or the writer under a
+// *log.Logger, never runs under the lock. The caller holds mu and delivers
+// the events after releasing it.
+func (m *Memberlist) logLocked(level slog.Level, msg string, attrs ...slog.Attr) {
+	if !m.logger.Enabled(context.Background(), level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	m.events.push(event{kind: logEvent, rec: &r})
+}
+
+// countLocked queues an increment of the counter key, made once mu is
+// released: a user's MetricSink never runs under the lock. The caller holds
+// mu and delivers the events after releasing it.
+func (m *Memberlist) countLocked(key []string) {
+	m.events.push(event{kind: counterEvent, key: key})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"slices"
@@ -276,11 +277,11 @@ func (m *Memberlist) noteStream(name string, err error) {
 		m.metrics.SetGaugeWithLabels(keyTCPUnreachable, float32(reported), m.labels.base)
 	}
 	if eff.warn {
-		m.logger.Warn("Streams to "+name+" keep failing ("+eff.cause.String()+") although it answers probes: push/pull and reliable messages to it fail",
-			"node", name, "cause", eff.cause.String(), "error", err)
+		m.logger.Warn("Streams keep failing to a node that answers probes: push/pull and reliable messages to it fail",
+			logNode(name), slog.String("cause", eff.cause.String()), logErr(err))
 	}
 	if eff.recovered {
-		m.logger.Info("Streams to "+name+" work again", "node", name)
+		m.logger.Info("Streams work again", logNode(name))
 	}
 }
 

@@ -1,14 +1,12 @@
 package memberlist
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -105,68 +103,31 @@ func TestStreamHealthStory(t *testing.T) {
 	}
 }
 
-// countingSink counts metrics by key and labels.
-type countingSink struct {
-	mu       sync.Mutex
-	counters map[string]float32
-	gauges   map[string]float32
-}
-
-func newCountingSink() *countingSink {
-	return &countingSink{counters: map[string]float32{}, gauges: map[string]float32{}}
-}
-
-func sinkKey(key []string, labels []metrics.Label) string {
-	k := strings.Join(key, ".")
-	for _, l := range labels {
-		k += ";" + l.Name + "=" + l.Value
+// inmemCounter returns the sum of the counter k (flattened with its
+// labels, as InmemSink keys it) over every interval of inm.
+func inmemCounter(inm *metrics.InmemSink, k string) float64 {
+	sum := 0.0
+	for _, iv := range inm.Data() {
+		iv.RLock()
+		if c, ok := iv.Counters[k]; ok {
+			sum += c.Sum
+		}
+		iv.RUnlock()
 	}
-	return k
+	return sum
 }
 
-func (s *countingSink) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
-	s.mu.Lock()
-	s.counters[sinkKey(key, labels)] += val
-	s.mu.Unlock()
-}
-
-func (s *countingSink) SetGaugeWithLabels(key []string, val float32, labels []metrics.Label) {
-	s.mu.Lock()
-	s.gauges[sinkKey(key, labels)] = val
-	s.mu.Unlock()
-}
-
-func (s *countingSink) AddSampleWithLabels([]string, float32, []metrics.Label)      {}
-func (s *countingSink) MeasureSinceWithLabels([]string, time.Time, []metrics.Label) {}
-
-func (s *countingSink) counter(k string) float32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counters[k]
-}
-
-func (s *countingSink) gauge(k string) float32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gauges[k]
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.b.String(), s)
+// inmemGauge returns the latest value of the gauge k in inm.
+func inmemGauge(inm *metrics.InmemSink, k string) float32 {
+	var v float32
+	for _, iv := range inm.Data() {
+		iv.RLock()
+		if g, ok := iv.Gauges[k]; ok {
+			v = g.Value
+		}
+		iv.RUnlock()
+	}
+	return v
 }
 
 // TestMockCluster_TCPOnlyFailureReported: c's streams are refused while
@@ -177,23 +138,15 @@ func (b *syncBuffer) count(s string) int {
 func TestMockCluster_TCPOnlyFailureReported(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newTestCluster(t, 120)
-		sink, logs := newCountingSink(), &syncBuffer{}
-		conf := c.config("a")
-		conf.LogOutput = logs
-		seed := [2]uint64{120, 0}
-		a, err := create(conf, options{seed: &seed, metrics: sink})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Shutdown()
-		c.nodes = append(c.nodes, a)
+		sink, logs := metrics.NewInmemSink(time.Hour, time.Hour), &syncBuffer{}
+		a := c.add("a", func(conf *Config) { conf.LogOutput, conf.MetricSink = logs, sink })
 		b := c.add("b")
 		c.add("c")
 		c.add("d")
 		c.joinAll()
 		waitFor(t, 5*time.Second, "join", func() bool { return allViewsWhole(c) })
 		c.net.SetNode("c", MockNodeFaults{Streams: MockStreamRefuse})
-		probe := conf.ProbeInterval
+		probe := a.config.ProbeInterval
 		cNode := memberNamed(a, "c")
 		start := time.Now()
 		if err := a.SendReliable(cNode, []byte("hello")); err == nil {
@@ -204,21 +157,21 @@ func TestMockCluster_TCPOnlyFailureReported(t *testing.T) {
 		if got.Node != "c" || got.Cause != "refused" || got.Failures != streamFailThreshold || !got.Since.Equal(start) {
 			t.Errorf("StreamFailures()[0] = %+v, want c refused %d times since %v", got, streamFailThreshold, start)
 		}
-		if n := sink.counter("memberlist.tcp.failed;cause=refused"); n < streamFailThreshold {
+		if n := inmemCounter(sink, "memberlist.tcp.failed;cause=refused"); n < streamFailThreshold {
 			t.Errorf("memberlist.tcp.failed{cause=refused} = %v, want at least %d", n, streamFailThreshold)
 		}
-		if g := sink.gauge("memberlist.tcp.unreachable"); g != 1 {
+		if g := inmemGauge(sink, "memberlist.tcp.unreachable"); g != 1 {
 			t.Errorf("memberlist.tcp.unreachable = %v, want 1", g)
 		}
 		if bad := mockWatch(20*time.Second, []*Memberlist{a, b}, "c", func(st NodeStateType) bool { return st == StateAlive }); bad != "" {
 			t.Fatalf("with c's streams refused: %s", bad)
 		}
-		if n := logs.count("Streams to c keep failing"); n != 1 {
+		if n := strings.Count(logs.String(), "Streams keep failing to a node that answers probes: push/pull and reliable messages to it fail node=c"); n != 1 {
 			t.Errorf("%d warnings about c in 20s, want 1", n)
 		}
 		c.net.SetNode("c", MockNodeFaults{})
 		waitFor(t, (streamMaxCheckBackoff+2)*probe, "c leaves StreamFailures", func() bool { return a.StreamFailures() == nil })
-		if g := sink.gauge("memberlist.tcp.unreachable"); g != 0 {
+		if g := inmemGauge(sink, "memberlist.tcp.unreachable"); g != 0 {
 			t.Errorf("memberlist.tcp.unreachable = %v after recovery, want 0", g)
 		}
 	})
@@ -259,7 +212,7 @@ func TestMockCluster_TCPFlappingStaysCalm(t *testing.T) {
 		if reports < 10 {
 			t.Errorf("c was listed at the end of %d phases of 60, want it listed after most refusing phases", reports)
 		}
-		if n := logs.count("Streams to c keep failing"); n != 1 {
+		if n := strings.Count(logs.String(), "Streams keep failing to a node that answers probes: push/pull and reliable messages to it fail node=c"); n != 1 {
 			t.Errorf("%d warnings about c in 30s, want 1", n)
 		}
 	})

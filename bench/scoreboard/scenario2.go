@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ours "github.com/gossip-go/memberlist"
@@ -239,9 +240,7 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 		oursOny: oursOnly,
 		timings: lanTimings(),
 		run: func(w *world) ([]figure, error) {
-			var m0 runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&m0)
+			m0 := liveHeap()
 			names := make([]string, n)
 			for i := range names {
 				names[i] = fmt.Sprintf("n%04d", i)
@@ -251,9 +250,14 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 			}
 			seed := w.addr(names[0])
 			var wg sync.WaitGroup
+			var failed atomic.Int64
 			for _, name := range names[1:] {
 				nd := w.nodes[name]
-				wg.Go(func() { nd.join([]string{seed}) })
+				wg.Go(func() {
+					if _, err := nd.join([]string{seed}); err != nil {
+						failed.Add(1)
+					}
+				})
 			}
 			wg.Wait()
 			took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 10*time.Minute)
@@ -261,12 +265,12 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 			if !ok {
 				v = never
 			}
-			var m1 runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&m1)
+			m1 := liveHeap()
 			return []figure{
 				lower("time until every node lists all", "s", v),
-				lower("heap per node", "KiB", num(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/1024/float64(n))),
+				lower("Join calls that failed", "", num(float64(failed.Load()))),
+				lower("wrong pairs at the end", "", num(float64(w.wrongPairs(names, names)))),
+				lower("heap per node", "KiB", num(float64(m1-m0)/1024/float64(n))),
 				lower("warnings and errors logged", "", num(float64(w.logs.warns.Load()))),
 			}, nil
 		},
@@ -315,4 +319,15 @@ func resurrection(s size) scenario {
 			}, nil
 		},
 	}
+}
+
+// liveHeap returns the bytes of live heap objects after two collections
+// (the second also empties the sync.Pools the first moved to their victim
+// caches).
+func liveHeap() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -132,9 +133,9 @@ func TestClusterStory(t *testing.T) {
 		c.waitGet("c", "shape", "round")
 		c.nodes["b"].Close(0) // a crash: no goodbye
 		c.waitMembers(2, "a", "c")
-		code, body := c.call("a", "/members")
-		if code != http.StatusOK || !strings.Contains(body, `"name": "c"`) || strings.Contains(body, `"name": "b"`) {
-			t.Errorf("/members on a after b died: %d %s", code, body)
+		// Not reaped yet: a lists b as dead, with the incarnation b had.
+		if got := states(c.members("a")); got != "a alive 1, b dead 1, c alive 1" {
+			t.Errorf("/members on a after b died: %s", got)
 		}
 		c.call("c", "/add", "key", "size", "val", "small")
 		c.waitGet("a", "size", "small")
@@ -218,6 +219,51 @@ func concurrentWrites(t *testing.T, seed uint64) {
 			t.Errorf("%s: k = %q, want from-c-again (written after the delete)", name, v)
 		}
 	}
+}
+
+// members returns GET /members on node, failing the test if it is not a
+// JSON list of members.
+func (c *testCluster) members(name string) []member {
+	c.t.Helper()
+	code, body := c.call(name, "/members")
+	var ms []member
+	if err := json.Unmarshal([]byte(body), &ms); code != http.StatusOK || err != nil {
+		c.t.Fatalf("/members on %s: %d %v %s", name, code, err, body)
+	}
+	return ms
+}
+
+// states returns "name state incarnation" of each member, comma-separated.
+func states(ms []member) string {
+	var rows []string
+	for _, m := range ms {
+		rows = append(rows, fmt.Sprintf("%s %s %d", m.Name, m.State, m.Incarnation))
+	}
+	return strings.Join(rows, ", ")
+}
+
+// TestMembersIncarnation cuts b off until the others suspect it: once the
+// partition heals, b refutes with a higher incarnation, and /members on a
+// lists b with the incarnation b lists for itself.
+func TestMembersIncarnation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 11, 15*time.Second, "a", "b", "c")
+		if got := states(c.members("a")); got != "a alive 1, b alive 1, c alive 1" {
+			t.Fatalf("/members on a: %s", got)
+		}
+		c.net.Partition([]string{"b"}, []string{"a", "c"})
+		waitFor(t, 30*time.Second, "a to suspect b", func() bool {
+			return c.members("a")[1].State != "alive"
+		})
+		c.net.Heal()
+		waitFor(t, 30*time.Second, "b alive again on a, at b's incarnation", func() bool {
+			onA, own := c.members("a")[1], c.members("b")[1]
+			return onA.State == "alive" && onA.Incarnation > 1 && onA.Incarnation == own.Incarnation
+		})
+		if got := c.members("b")[1]; got.Name != "b" || got.State != "alive" {
+			t.Errorf("b lists itself as %+v", got)
+		}
+	})
 }
 
 // waitSame waits until every node holds the same entries, tombstones and

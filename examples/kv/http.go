@@ -1,22 +1,23 @@
 package main
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/gossip-go/memberlist"
 )
 
-// member is a row of GET /members. memberlist's exported Node carries no
-// incarnation number (as in hashicorp/memberlist v0.7.0), so there is none.
+// member is a row of GET /members: a node as the local node's membership
+// table holds it.
 type member struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
-	State   string `json:"state"`
-	Meta    []byte `json:"meta"`
+	State   string `json:"state"` // alive, suspect, dead or left
+	// Incarnation orders what is said about the node: it raises it to
+	// refute a suspicion or to announce new metadata.
+	Incarnation uint32 `json:"incarnation"`
+	Meta        []byte `json:"meta"`
 }
 
 // stateName returns the lower-case name of a node state.
@@ -34,14 +35,14 @@ func stateName(s memberlist.NodeStateType) string {
 	return fmt.Sprintf("state(%d)", int(s))
 }
 
-// members returns the nodes the local node believes alive or suspect,
-// sorted by name.
+// members returns the local node's membership table, sorted by name: the
+// nodes it believes alive or suspect, itself included, and those it saw
+// die or leave, until it reaps them (GossipToTheDeadTime after they went).
 func (n *node) members() []member {
 	var out []member
-	for _, m := range n.list.Members() {
-		out = append(out, member{Name: m.Name, Address: m.Address(), State: stateName(m.State), Meta: m.Meta})
+	for _, m := range n.list.MemberStates() {
+		out = append(out, member{Name: m.Name, Address: m.Address(), State: stateName(m.State), Incarnation: m.Incarnation, Meta: m.Meta})
 	}
-	slices.SortFunc(out, func(a, b member) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -50,7 +51,8 @@ func (n *node) members() []member {
 //	GET /add?key=K&val=V   store V under K
 //	GET /del?key=K         delete K
 //	GET /get?key=K         the value of K (404 if absent)
-//	GET /members           JSON list of the members
+//	GET /members           JSON list of the members, dead and left ones
+//	                       until they are reaped
 //	GET /keys              JSON object of every key and value
 func (n *node) handler() http.Handler {
 	mux := http.NewServeMux()

@@ -122,21 +122,36 @@ func waitValue(t *testing.T, p *proc, key, want string) {
 	})
 }
 
-func waitMemberCount(t *testing.T, p *proc, want int) {
+// waitStates waits until p lists each member of want in its state, with
+// an incarnation of at least 1, and lists no other member alive or
+// suspect.
+func waitStates(t *testing.T, p *proc, want map[string]string) {
 	t.Helper()
-	poll(t, 30*time.Second, fmt.Sprintf("%s to list %d members", p.name, want), func() bool {
+	poll(t, 30*time.Second, fmt.Sprintf("%s to list %v", p.name, want), func() bool {
 		code, body, err := p.get("/members")
 		var ms []member
 		if err != nil || code != http.StatusOK || json.Unmarshal([]byte(body), &ms) != nil {
 			return false
 		}
-		return len(ms) == want
+		found := 0
+		for _, m := range ms {
+			if s, ok := want[m.Name]; ok {
+				if m.State != s || m.Incarnation < 1 {
+					return false
+				}
+				found++
+			} else if m.State == "alive" || m.State == "suspect" {
+				return false
+			}
+		}
+		return found == len(want)
 	})
 }
 
 // TestProcesses builds the kv binary and runs three nodes on 127.0.0.1:
 // add on one, read on another, delete on a third, kill one, and check the
-// rest; then a SIGTERM makes a node leave and exit 0.
+// rest (which list it as dead); then a SIGTERM makes a node leave and exit
+// 0 (listed as left).
 func TestProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary and runs processes; skipped with -short")
@@ -149,8 +164,9 @@ func TestProcesses(t *testing.T) {
 	a := startProc(t, bin, "a")
 	b := startProc(t, bin, "b", a.gossip)
 	c := startProc(t, bin, "c", a.gossip)
+	all := map[string]string{"a": "alive", "b": "alive", "c": "alive"}
 	for _, p := range []*proc{a, b, c} {
-		waitMemberCount(t, p, 3)
+		waitStates(t, p, all)
 	}
 
 	if code, body, err := a.get("/add", "key", "color", "val", "blue"); err != nil || code != http.StatusOK {
@@ -167,17 +183,18 @@ func TestProcesses(t *testing.T) {
 	waitValue(t, a, "shape", "round")
 	waitValue(t, c, "shape", "round")
 	b.kill(t)
-	waitMemberCount(t, a, 2)
-	waitMemberCount(t, c, 2)
+	bDead := map[string]string{"a": "alive", "b": "dead", "c": "alive"}
+	waitStates(t, a, bDead)
+	waitStates(t, c, bDead)
 	c.get("/add", "key", "size", "val", "small")
 	waitValue(t, a, "size", "small")
 	if _, body, _ := a.get("/keys"); !strings.Contains(body, `"shape": "round"`) {
 		t.Errorf("/keys on a after b died: %s", body)
 	}
 
-	// SIGTERM: c leaves gracefully and exits 0; a sees it go.
+	// SIGTERM: c leaves gracefully and exits 0; a lists it as left.
 	terminate(t, c)
-	waitMemberCount(t, a, 1)
+	waitStates(t, a, map[string]string{"a": "alive", "c": "left"})
 	terminate(t, a) // the last node: nobody to say goodbye to
 }
 
