@@ -182,6 +182,13 @@ func (h *streamHealth) due(now time.Time) (string, bool) {
 	return best, best != ""
 }
 
+// postpone moves the next check of name, if it has a record, to until.
+func (h *streamHealth) postpone(name string, until time.Time) {
+	if r := h.peers[name]; r != nil {
+		r.nextCheck = until
+	}
+}
+
 // forget drops name: it no longer answers probes (or is gone), so its
 // streams failing is no TCP-only failure. It reports whether name was
 // reported.
@@ -232,6 +239,9 @@ type StreamFailure struct {
 // three probe intervals of the first failure; it is removed after two
 // consecutive successful streams, or when it stops answering probes. The
 // list says nothing of members that were not contacted over a stream.
+// Where TCP pings are disabled (DisableTcpPings, DisableTcpPingsForNode,
+// or a member speaking protocol 2 or less), no check is made, and only
+// failed push/pulls and reliable messages count.
 func (m *Memberlist) StreamFailures() []StreamFailure {
 	m.streamMu.Lock()
 	defer m.streamMu.Unlock()
@@ -322,7 +332,14 @@ func (m *Memberlist) checkStream() {
 		node = st.node()
 	}
 	m.mu.Unlock()
-	if !known || node.PMax < 3 { // gone, or too old to answer a stream ping
+	if known && !m.streamPingAllowed(&node) {
+		// Failed push/pulls and reliable messages still count.
+		m.streamMu.Lock()
+		m.streamHealth.postpone(name, time.Now().Add(streamMaxCheckBackoff*m.config.ProbeInterval))
+		m.streamMu.Unlock()
+		return
+	}
+	if !known {
 		m.streamMu.Lock()
 		was := m.streamHealth.forget(name)
 		reported := m.streamHealth.numReported()
@@ -334,6 +351,17 @@ func (m *Memberlist) checkStream() {
 	}
 	p := ping{SeqNo: m.nextSeqNo(), Node: name, SourceAddr: m.advertiseAddr, SourcePort: m.advertisePort, SourceNode: m.config.Name}
 	m.noteStream(name, m.streamPing(node.FullAddress(), &p, time.Now().Add(m.config.ProbeInterval)))
+}
+
+// streamPingAllowed reports whether node may be checked with a stream
+// ping: it speaks protocol 3 or later, and TCP pings are not disabled for
+// it (DisableTcpPings, DisableTcpPingsForNode).
+func (m *Memberlist) streamPingAllowed(node *Node) bool {
+	disabled := m.config.DisableTcpPings || node.PMax < 3
+	if f := m.config.DisableTcpPingsForNode; f != nil && !disabled {
+		m.goroutines.callback(func() { disabled = f(node.Name) })
+	}
+	return !disabled
 }
 
 // streamPing pings a over a stream, and returns nil when the ack came

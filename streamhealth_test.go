@@ -227,3 +227,36 @@ func memberNamed(m *Memberlist, name string) *Node {
 	}
 	return nil
 }
+
+// TestMockCluster_TCPOnlyFailureNoPingsWithTCPPingsOff: with
+// DisableTcpPings the node makes no stream ping of its own; c is listed
+// only once three reliable messages in a row have failed.
+func TestMockCluster_TCPOnlyFailureNoPingsWithTCPPingsOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 122)
+		off := func(conf *Config) { conf.DisableTcpPings, conf.PushPullInterval = true, 0 }
+		a := c.add("a", off)
+		c.add("b", off)
+		c.add("c", off)
+		c.joinAll()
+		waitFor(t, 5*time.Second, "join", func() bool { return allViewsWhole(c) })
+		c.net.SetNode("c", MockNodeFaults{Streams: MockStreamRefuse})
+		c.net.ResetStats()
+		cNode := memberNamed(a, "c")
+		for i := range streamFailThreshold {
+			if got := len(a.StreamFailures()); got != 0 {
+				t.Fatalf("c listed after %d failed sends", i)
+			}
+			if err := a.SendReliable(cNode, []byte("hello")); err == nil {
+				t.Fatal("SendReliable to a node refusing streams succeeded")
+			}
+			advance(5 * a.config.ProbeInterval)
+		}
+		if got := a.StreamFailures(); len(got) != 1 || got[0].Node != "c" {
+			t.Fatalf("after %d failed sends StreamFailures() = %+v, want c", streamFailThreshold, got)
+		}
+		if refused := c.net.LinkStats("a", "c").StreamsRefused; refused != streamFailThreshold {
+			t.Errorf("a opened %d streams to c, want only its %d sends", refused, streamFailThreshold)
+		}
+	})
+}
