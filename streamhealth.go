@@ -167,11 +167,17 @@ func streamCheckDelay(probe time.Duration, failures int) time.Duration {
 
 // due returns the member whose check is due at now and has waited the
 // longest, if any: one with failures, or reported, whose nextCheck is not
-// after now. Names break ties, so map order decides nothing.
+// after now. Names break ties, so map order decides nothing. It drops the
+// records of healthy members last warned about streamWarnEvery ago or
+// more, so the map holds only members with recent trouble.
 func (h *streamHealth) due(now time.Time) (string, bool) {
 	best := ""
 	var bestAt time.Time
 	for name, r := range h.peers {
+		if r.failures == 0 && now.Sub(r.lastWarn) >= streamWarnEvery {
+			delete(h.peers, name)
+			continue
+		}
 		if r.failures == 0 || r.nextCheck.After(now) {
 			continue
 		}

@@ -101,6 +101,21 @@ func TestStreamHealthStory(t *testing.T) {
 	if !h.forget("x") || h.forget("x") {
 		t.Error("forget did not report x as reported once")
 	}
+	// A healthy record is kept while its last warning is recent (the
+	// rate limit needs it), then dropped.
+	h.result("y", refused, t0, p)
+	h.result("y", refused, t0, p)
+	h.result("y", refused, t0, p) // reported, warned at t0
+	h.result("y", nil, t0, p)
+	h.result("y", nil, t0, p) // recovered
+	h.due(t0.Add(streamWarnEvery - 1))
+	if h.peers["y"] == nil {
+		t.Fatal("a record warned about less than streamWarnEvery ago was dropped")
+	}
+	h.due(t0.Add(streamWarnEvery))
+	if len(h.peers) != 0 {
+		t.Errorf("records left after streamWarnEvery: %v", h.peers)
+	}
 }
 
 // inmemCounter returns the sum of the counter k (flattened with its
