@@ -217,13 +217,16 @@ type Config struct {
 	// created by Create also emits through it. Nil means the global
 	// instance, looked up on every call.
 	MetricSink metrics.MetricSink
+
 	// RemergeInterval is the period at which the node tries to reach, with
 	// a push/pull as Join makes, one member it holds as dead or one address
 	// it joined through that is no live member's. Two sides of a healed
 	// partition, each of which declared the other dead, so find each other
-	// again. Each target waits RemergeInterval after its first try, doubling
-	// up to 8 intervals; the 64 most recently dead members are tried for 24
-	// hours, join addresses for as long as the node runs. Zero disables
+	// again. Each target waits RemergeInterval after its first try, then
+	// twice that: a member dead for less than an hour stays there, others
+	// and join addresses double up to 8 intervals. The 64 most recently dead
+	// members are tried for 24 hours, join addresses for as long as the node
+	// runs. At most one try is made per interval. Zero disables
 	// re-merge, as in hashicorp/memberlist. It is not part of upstream's
 	// Config.
 	RemergeInterval time.Duration

@@ -29,16 +29,23 @@ const (
 	// Join addresses are tried for as long as the node runs.
 	remergeMaxAge = 24 * time.Hour
 	// remergeMaxBackoff is the largest multiple of RemergeInterval between
-	// two tries of one target.
+	// two tries of one target: of a join address, or of a member dead for
+	// remergeRecent or longer.
 	remergeMaxBackoff = 8
+	// remergeRecentBackoff is the largest multiple for a member dead for
+	// less than remergeRecent: a partition of minutes heals within two
+	// intervals of the network healing, even in a small cluster where a
+	// node has few targets to take turns with.
+	remergeRecentBackoff = 2
+	remergeRecent        = time.Hour
 )
 
 // remergeBackoff returns how long to wait before trying a target again
 // after its nth try (n ≥ 1): interval, doubled on each try, at most
-// remergeMaxBackoff intervals.
-func remergeBackoff(interval time.Duration, n int) time.Duration {
+// maxMult intervals.
+func remergeBackoff(interval time.Duration, n, maxMult int) time.Duration {
 	mult := 1
-	for i := 1; i < n && mult < remergeMaxBackoff; i++ {
+	for i := 1; i < n && mult < maxMult; i++ {
 		mult *= 2
 	}
 	return interval * time.Duration(mult)
@@ -137,7 +144,8 @@ func (s *remergeSet) pick(now time.Time, live func(addr string) bool) (remergeTa
 }
 
 // tried records a try of the target at addr, successful or not, at now:
-// its next try waits remergeBackoff. A success backs off too: a join
+// its next try waits remergeBackoff, at most 2 intervals for a member dead
+// less than an hour, 8 for others. A success backs off too: a join
 // address that is no member's (behind a load balancer, say) answers every
 // time, and a dead member that answered is alive again once its refutation
 // arrives, so trying it at once would cost without helping.
@@ -148,8 +156,13 @@ func (s *remergeSet) tried(addr string, seed bool, now time.Time, interval time.
 	}
 	for i := range list {
 		if list[i].addr == addr {
-			list[i].tries++
-			list[i].next = now.Add(remergeBackoff(interval, list[i].tries))
+			t := &list[i]
+			t.tries++
+			maxMult := remergeMaxBackoff
+			if !seed && now.Sub(t.since) < remergeRecent {
+				maxMult = remergeRecentBackoff
+			}
+			t.next = now.Add(remergeBackoff(interval, t.tries, maxMult))
 		}
 	}
 }

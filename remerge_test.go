@@ -1,7 +1,9 @@
 package memberlist
 
 import (
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -10,13 +12,14 @@ import (
 func TestRemergeBackoff(t *testing.T) {
 	const iv = 10 * time.Second
 	for _, tc := range []struct {
-		tries int
-		want  time.Duration
+		tries, max int
+		want       time.Duration
 	}{
-		{0, iv}, {1, iv}, {2, 2 * iv}, {3, 4 * iv}, {4, 8 * iv}, {5, 8 * iv}, {100, 8 * iv},
+		{0, 8, iv}, {1, 8, iv}, {2, 8, 2 * iv}, {3, 8, 4 * iv}, {4, 8, 8 * iv}, {5, 8, 8 * iv}, {100, 8, 8 * iv},
+		{1, 2, iv}, {2, 2, 2 * iv}, {3, 2, 2 * iv}, {100, 2, 2 * iv},
 	} {
-		if got := remergeBackoff(iv, tc.tries); got != tc.want {
-			t.Errorf("remergeBackoff(%v, %d) = %v, want %v", iv, tc.tries, got, tc.want)
+		if got := remergeBackoff(iv, tc.tries, tc.max); got != tc.want {
+			t.Errorf("remergeBackoff(%v, %d, %d) = %v, want %v", iv, tc.tries, tc.max, got, tc.want)
 		}
 	}
 }
@@ -63,8 +66,14 @@ func TestRemergeSetStories(t *testing.T) {
 		{"nothing to do", []remergeStep{pick(0, "-")}},
 		{"a dead member is due at once", []remergeStep{dead("a", 0), pick(0, "a:1")}},
 		{"the longest due first", []remergeStep{dead("b", 2*iv), dead("a", iv), pick(3*iv, "a:1")}},
-		{"backoff doubles to 8 intervals", []remergeStep{
+		{"recently dead: backoff doubles to 2 intervals", []remergeStep{
 			dead("a", 0),
+			try(0, "a:1"), pick(iv-1, "-"), pick(iv, "a:1"),
+			try(iv, "a:1"), pick(3*iv-1, "-"), pick(3*iv, "a:1"),
+			try(3*iv, "a:1"), pick(5*iv-1, "-"), pick(5*iv, "a:1"),
+		}},
+		{"dead for an hour: backoff doubles to 8 intervals", []remergeStep{
+			dead("a", -remergeRecent),
 			try(0, "a:1"), pick(iv-1, "-"), pick(iv, "a:1"),
 			try(iv, "a:1"), pick(3*iv-1, "-"), pick(3*iv, "a:1"),
 			try(3*iv, "a:1"), pick(7*iv-1, "-"), pick(7*iv, "a:1"),
@@ -85,6 +94,11 @@ func TestRemergeSetStories(t *testing.T) {
 		}},
 		{"dead for longer than remergeMaxAge: forgotten", []remergeStep{
 			dead("a", 0), pick(remergeMaxAge, "a:1"), pick(remergeMaxAge+1, "-"),
+		}},
+		{"tried just before the heal: due within 2 intervals", []remergeStep{
+			dead("a", 0), dead("b", 0),
+			try(0, "a:1"), try(iv, "b:1"), try(2*iv, "a:1"), try(3*iv, "b:1"), try(4*iv, "a:1"), try(5*iv, "b:1"),
+			pick(5*iv, "-"), pick(6*iv, "a:1"),
 		}},
 		{"address taken by a live member: skipped", []remergeStep{dead("a", 0), pick(0, "-", "a:1"), pick(0, "a:1")}},
 		{"a seed that is a live member is not tried", []remergeStep{{seed: "s:1"}, pick(0, "-", "s:1")}},
@@ -279,5 +293,49 @@ func TestMockCluster_RemergeCostsNothingWhenHealthy(t *testing.T) {
 	}
 	if streams[time.Second] != streams[0] || streams[0] == 0 {
 		t.Errorf("streams opened in 60s: %d with re-merge every second, %d without", streams[time.Second], streams[0])
+	}
+}
+
+// remergeVeto is a MergeDelegate that refuses every merge once closed is
+// set.
+type remergeVeto struct{ closed atomic.Bool }
+
+func (v *remergeVeto) NotifyMerge([]*Node) error {
+	if v.closed.Load() {
+		return errors.New("cluster closed")
+	}
+	return nil
+}
+
+// TestMockCluster_RemergeAsksTheMergeDelegate: a re-merge push/pull is
+// flagged as a join, so a MergeDelegate may refuse it as it may refuse a
+// Join (an address reused by another cluster, say). With every node's
+// delegate refusing, the halves of a healed partition stay apart.
+func TestMockCluster_RemergeAsksTheMergeDelegate(t *testing.T) {
+	names := []string{"a", "b", "c", "d"}
+	for _, refuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refuse=%v", refuse), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newTestCluster(t, 112)
+				var vetoes []*remergeVeto
+				for _, name := range names {
+					v := &remergeVeto{}
+					vetoes = append(vetoes, v)
+					c.add(name, func(conf *Config) { conf.RemergeInterval, conf.Merge = time.Second, v })
+				}
+				c.joinAll()
+				waitFor(t, 5*time.Second, "join", func() bool { return allViewsWhole(c) })
+				for _, v := range vetoes {
+					v.closed.Store(refuse)
+				}
+				c.net.Partition(names[:2], names[2:])
+				advance(20 * time.Second)
+				c.net.Heal()
+				advance(2 * c.nodes[0].config.PushPullInterval)
+				if whole := allViewsWhole(c); whole == refuse {
+					t.Fatalf("with merges refused = %v, views whole 2 push/pull intervals after the heal = %v", refuse, whole)
+				}
+			})
+		})
 	}
 }
