@@ -257,7 +257,7 @@ func (m *Memberlist) StreamFailures() []StreamFailure {
 // Metric keys of stream health; hashicorp/memberlist emits neither.
 var (
 	keyTCPFailed      = []string{"memberlist", "tcp", "failed"}      // counter, label cause
-	keyTCPUnreachable = []string{"memberlist", "tcp", "unreachable"} // gauge: members listed by StreamFailures
+	keyTCPUnreachable = []string{"memberlist", "tcp", "unreachable"} // gauge: members listed by StreamFailures, set each probe interval when it changed
 )
 
 // noteStream records the outcome of a stream the local node opened to
@@ -277,20 +277,15 @@ func (m *Memberlist) noteStream(name string, err error) {
 	m.mu.Unlock()
 	m.streamMu.Lock()
 	var eff streamEffect
-	var wasReported bool
 	if alive {
 		eff = m.streamHealth.result(name, err, time.Now(), m.config.ProbeInterval)
 	} else {
-		wasReported = m.streamHealth.forget(name)
+		m.streamHealth.forget(name)
 	}
-	reported := m.streamHealth.numReported()
 	m.streamMu.Unlock()
 	if eff.failed {
 		labels := append(slices.Clip(m.labels.base), metrics.Label{Name: "cause", Value: eff.cause.String()})
 		m.metrics.IncrCounterWithLabels(keyTCPFailed, 1, labels)
-	}
-	if eff.reported || eff.recovered || wasReported {
-		m.metrics.SetGaugeWithLabels(keyTCPUnreachable, float32(reported), m.labels.base)
 	}
 	if eff.warn {
 		m.logger.Warn("Streams keep failing to a node that answers probes: push/pull and reliable messages to it fail",
@@ -310,15 +305,30 @@ func (m *Memberlist) startStreamCheck() {
 	m.goroutines.Go(func() {
 		t := time.NewTicker(m.config.ProbeInterval)
 		defer t.Stop()
+		gauge := 0 // last value of memberlist.tcp.unreachable emitted
 		for {
 			select {
 			case <-t.C:
+				gauge = m.emitUnreachable(gauge)
 				m.checkStream()
 			case <-m.shutdownCh:
 				return
 			}
 		}
 	})
+}
+
+// emitUnreachable sets the memberlist.tcp.unreachable gauge when the
+// number of reported members differs from last, and returns that number.
+// Only the check loop calls it, so emissions cannot be reordered.
+func (m *Memberlist) emitUnreachable(last int) int {
+	m.streamMu.Lock()
+	n := m.streamHealth.numReported()
+	m.streamMu.Unlock()
+	if n != last {
+		m.metrics.SetGaugeWithLabels(keyTCPUnreachable, float32(n), m.labels.base)
+	}
+	return n
 }
 
 // checkStream pings, over a stream, the member whose check is due, if any.
@@ -347,12 +357,8 @@ func (m *Memberlist) checkStream() {
 	}
 	if !known {
 		m.streamMu.Lock()
-		was := m.streamHealth.forget(name)
-		reported := m.streamHealth.numReported()
+		m.streamHealth.forget(name)
 		m.streamMu.Unlock()
-		if was {
-			m.metrics.SetGaugeWithLabels(keyTCPUnreachable, float32(reported), m.labels.base)
-		}
 		return
 	}
 	p := ping{SeqNo: m.nextSeqNo(), Node: name, SourceAddr: m.advertiseAddr, SourcePort: m.advertisePort, SourceNode: m.config.Name}

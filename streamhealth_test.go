@@ -175,9 +175,7 @@ func TestMockCluster_TCPOnlyFailureReported(t *testing.T) {
 		if n := inmemCounter(sink, "memberlist.tcp.failed;cause=refused"); n < streamFailThreshold {
 			t.Errorf("memberlist.tcp.failed{cause=refused} = %v, want at least %d", n, streamFailThreshold)
 		}
-		if g := inmemGauge(sink, "memberlist.tcp.unreachable"); g != 1 {
-			t.Errorf("memberlist.tcp.unreachable = %v, want 1", g)
-		}
+		waitFor(t, probe, "memberlist.tcp.unreachable = 1", func() bool { return inmemGauge(sink, "memberlist.tcp.unreachable") == 1 })
 		if bad := mockWatch(20*time.Second, []*Memberlist{a, b}, "c", func(st NodeStateType) bool { return st == StateAlive }); bad != "" {
 			t.Fatalf("with c's streams refused: %s", bad)
 		}
@@ -186,9 +184,7 @@ func TestMockCluster_TCPOnlyFailureReported(t *testing.T) {
 		}
 		c.net.SetNode("c", MockNodeFaults{})
 		waitFor(t, (streamMaxCheckBackoff+2)*probe, "c leaves StreamFailures", func() bool { return a.StreamFailures() == nil })
-		if g := inmemGauge(sink, "memberlist.tcp.unreachable"); g != 0 {
-			t.Errorf("memberlist.tcp.unreachable = %v after recovery, want 0", g)
-		}
+		waitFor(t, probe, "memberlist.tcp.unreachable = 0 after recovery", func() bool { return inmemGauge(sink, "memberlist.tcp.unreachable") == 0 })
 	})
 }
 
