@@ -228,17 +228,21 @@ func (r *hostileRig) probe() bool {
 	}
 }
 
-// probeEvery probes the target every interval until stop is closed.
+// probeEvery starts a probe of the target every interval, without
+// waiting for the previous one, until stop is closed; the returned channel
+// is closed when every probe has ended.
 func (r *hostileRig) probeEvery(interval time.Duration, stop <-chan struct{}) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		var wg sync.WaitGroup
+		defer wg.Wait()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(interval):
-				r.probe()
+				wg.Go(func() { r.probe() })
 			}
 		}
 	}()
