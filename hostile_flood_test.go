@@ -4,6 +4,7 @@ package memberlist
 // item 2). The rig and the figures are in hostile_test.go.
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -132,9 +133,7 @@ func TestHostile_PacketFlood(t *testing.T) {
 				if r.answers.Load() == 0 {
 					t.Errorf("none of %d probes answered within %v during the flood", r.pings.Load(), hostileProbeTimeout)
 				}
-				if !r.probe() {
-					t.Error("probe after the flood not answered")
-				}
+				waitFor(t, 5*time.Second, "a probe to be answered after the flood", r.probe)
 			})
 		}
 	}
@@ -189,13 +188,10 @@ func TestHostile_AliveFlood(t *testing.T) {
 				perEntry = float64(int64(heap)-int64(baseHeap)) / float64(grown)
 			}
 			kernelDrops := udpDrops(r.udp.Port) - drops
-			probed := r.probe()
+			waitFor(t, 5*time.Second, "a probe to be answered after the flood", r.probe)
 			r.figures("5000 alive messages for outsiders", takeLeakCounts())
 			t.Logf("figures: table grew by %d of %d names sent (%d dropped by the full handler queue, %d by the kernel), heap after GC %.1f -> %.1f MiB (%.0f bytes per entry, counting the prober's copy), %d rejected by decryption",
 				grown, sent, r.log.count(0), kernelDrops, float64(baseHeap)/mib, float64(heap)/mib, perEntry, r.log.count(1))
-			if !probed {
-				t.Error("probe after the flood not answered")
-			}
 			if key && grown != 0 {
 				t.Errorf("with a key, %d outsiders entered the table", grown)
 			}
@@ -206,5 +202,119 @@ func TestHostile_AliveFlood(t *testing.T) {
 				t.Errorf("without a key, %d entered and %d+%d were dropped of %d: some were lost unaccounted", grown, r.log.count(0), kernelDrops, sent)
 			}
 		})
+	}
+}
+
+// hostilePushPull is a push/pull message whose header claims nodes entries
+// and userLen bytes of user state, followed by entries node states (all on
+// a closed loopback port) and user.
+func hostilePushPull(nodes, userLen, entries int, user []byte) []byte {
+	buf := encodeMessage(pushPullMsg, &pushPullHeader{Nodes: nodes, UserStateLen: userLen})
+	for i := range entries {
+		s := pushNodeState{Name: fmt.Sprintf("liar-%d", i), Addr: []byte{127, 0, 0, 1}, Port: 1,
+			Incarnation: 1, State: StateAlive, Vsn: []uint8{1, 5, 2, 0, 0, 0}}
+		buf = s.appendMsgpack(buf)
+	}
+	return append(buf, user...)
+}
+
+// hostileLie is one lying message and whether the attacker stalls after
+// it instead of closing its side.
+type hostileLie struct {
+	name  string
+	msg   []byte
+	stall bool
+}
+
+func hostileStreamLies() []hostileLie {
+	return []hostileLie{
+		{"nodes 1M, 1 sent", hostilePushPull(1<<20, 0, 1, nil), false},
+		{"nodes past the limit", hostilePushPull(maxPushStateNodes+1, 0, 1, nil), false},
+		{"nodes -1", hostilePushPull(-1, 0, 0, nil), false},
+		{"user state 20 MiB, 10 bytes sent", hostilePushPull(1, maxPushStateBytes, 1, make([]byte, 10)), false},
+		{"nodes 1000, 1 sent, stalled", hostilePushPull(1000, 0, 1, nil), true},
+		{"user state 20 MiB, 10 bytes sent, stalled", hostilePushPull(1, maxPushStateBytes, 1, make([]byte, 10)), true},
+		{"user message 20 MiB, 10 bytes sent, stalled", append(encodeMessage(userMsg, &userMsgHeader{UserMsgLen: maxUserMsgBytes}), make([]byte, 10)...), true},
+	}
+}
+
+// TestHostile_LyingCounts sends compound packets and push/pull and user
+// message headers whose counts and lengths lie, over real sockets; with a
+// key the liar is an insider who encrypts them. Nothing is allocated for a
+// claimed length, no liar enters the table, every stream is closed by the
+// target at once or at its deadline, and probes are answered.
+func TestHostile_LyingCounts(t *testing.T) {
+	packets := [][]byte{
+		pfRow(`07 ff 0001 0002 0003`),                // 255 parts claimed, 3 lengths
+		pfRow(`07 02 0006 00ff 08"hello" 08"x"`),     // lengths past the end
+		pfRow(`07 80`),                               // 128 parts claimed, nothing after
+		pfRow(`07 01 ffff 08"hello"`),                // one 64 KiB part claimed
+		append(pfRow(`07 ff`), make([]byte, 510)...), // 255 empty parts
+	}
+	for _, key := range []bool{false, true} {
+		t.Run("key="+strconv.FormatBool(key), func(t *testing.T) {
+			r := newHostileRig(t, key)
+			seal := func(b []byte, stream bool) []byte {
+				switch {
+				case !key:
+					return b
+				case stream:
+					return pfEncryptStream(t, b, "")
+				default:
+					return pfEncryptPacket(t, 1, b, "")
+				}
+			}
+			runtime.GC()
+			baseHeap := heapInuse()
+			sent := 0
+			for _, p := range packets {
+				sealed, n := seal(p, false), 0
+				sent += r.floodUDP(time.Minute, func() []byte {
+					if n == 1000 {
+						return nil
+					}
+					n++
+					return sealed
+				})
+			}
+			for _, lie := range hostileStreamLies() {
+				conn := r.dialMany(1, seal(lie.msg, true))[0]
+				if !lie.stall {
+					conn.(*net.TCPConn).CloseWrite()
+				}
+				start := time.Now()
+				if !closedByPeerWithin(conn, hostileTCPTimeout+leakSettle) {
+					t.Errorf("%s: stream still open %v after it was sent", lie.name, hostileTCPTimeout+leakSettle)
+				}
+				t.Logf("figures: %s: closed by the target after %v", lie.name, time.Since(start).Round(time.Millisecond))
+				conn.Close()
+			}
+			// The target may still be working through the packets queued
+			// at its socket.
+			waitFor(t, 5*time.Second, "a probe to be answered after the lies", r.probe)
+			after := r.waitFreed(leakSettle, "the liars' goroutines to end")
+			r.figures("lying counts", after)
+			_, heap, _ := r.sampler.peaks()
+			t.Logf("figures: %d lying packets, heap peak %.1f MiB over a base of %.1f MiB", sent, float64(heap)/mib, float64(baseHeap)/mib)
+			if heap > baseHeap+32*mib {
+				t.Errorf("heap peaked %.1f MiB above the start: a claimed length was allocated", float64(heap-baseHeap)/mib)
+			}
+			if n := r.target.NumMembers(); n != 2 {
+				t.Errorf("table holds %d members after the lies, want 2", n)
+			}
+		})
+	}
+}
+
+// closedByPeerWithin reports whether the other side closes c within d,
+// reading and discarding any reply.
+func closedByPeerWithin(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			var ne net.Error
+			return !errors.As(err, &ne) || !ne.Timeout()
+		}
 	}
 }

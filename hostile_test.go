@@ -11,7 +11,6 @@ package memberlist
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"net"
 	"os"
 	"runtime"
@@ -406,7 +405,7 @@ func TestHostile_SlowStreams(t *testing.T) {
 			<-dripped
 			r.base.goroutines--
 			for _, c := range append(silent, slow...) {
-				if !closedByPeer(c) {
+				if !closedByPeerWithin(c, time.Second) {
 					t.Errorf("stream %v still open at the target after its deadline", c.LocalAddr())
 				}
 			}
@@ -417,23 +416,5 @@ func TestHostile_SlowStreams(t *testing.T) {
 			r.figures("100 silent + 100 1-byte/s streams", after)
 			t.Logf("figures: all freed %v after they opened (TCPTimeout %v)", freedIn.Round(time.Millisecond), hostileTCPTimeout)
 		})
-	}
-}
-
-// closedByPeer reports whether reading c ends in EOF or a reset: the
-// other side has closed it. It reads for at most a second.
-func closedByPeer(c net.Conn) bool {
-	c.SetReadDeadline(time.Now().Add(time.Second))
-	buf := make([]byte, 512)
-	for {
-		_, err := c.Read(buf)
-		if err == nil {
-			continue // a refusal the target sent before closing
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return false
-		}
-		return true
 	}
 }
