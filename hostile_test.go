@@ -178,6 +178,9 @@ const hostileProbeTimeout = 500 * time.Millisecond
 
 func newHostileRig(t *testing.T, key bool, patterns ...string) *hostileRig {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("hostile peers on real sockets take seconds each; .ci/run runs them")
+	}
 	r := &hostileRig{t: t, key: key, log: newCountingLog(patterns...)}
 	withKey := func(c *Config) {
 		if key {
