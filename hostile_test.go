@@ -170,8 +170,10 @@ type hostileRig struct {
 	slowest atomic.Int64 // nanoseconds
 }
 
-// hostileTCPTimeout frees the attackers' streams quickly.
-const hostileTCPTimeout = 1500 * time.Millisecond
+// hostileTCPTimeout frees the attackers' streams quickly, yet leaves a
+// loaded machine time to accept a few hundred streams before the first
+// ones expire.
+const hostileTCPTimeout = 3 * time.Second
 
 // hostileProbeTimeout bounds each probe of the target.
 const hostileProbeTimeout = 500 * time.Millisecond
