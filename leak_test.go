@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -85,6 +86,7 @@ type leakRig struct {
 
 func leakRigs() []leakRig {
 	nw := &MockNetwork{}
+	dialing := &atomic.Bool{}
 	return []leakRig{
 		{
 			name: "NetTransport", fds: true,
@@ -97,20 +99,39 @@ func leakRigs() []leakRig {
 			name: "MockTransport",
 			newNode: func(t *testing.T, name string) *Memberlist {
 				conf := leakConfig(name)
-				conf.Transport = nw.NewTransport(name)
+				conf.Transport = &stubbornDialTransport{MockTransport: nw.NewTransport(name), dialing: dialing}
 				return leakCreate(t, conf)
 			},
-			joinAddr: seedAddr,
+			joinAddr: func(m *Memberlist) string {
+				return m.config.Name + "/" + m.config.Transport.(*stubbornDialTransport).addr.String()
+			},
 			deadAddr: func(*testing.T) string { return "nobody/" + conformUnknownAddr },
 			hangingAddr: func(t *testing.T) (string, func() bool) {
-				// A bare transport nobody accepts streams from: the push/pull
-				// write blocks until the stream's deadline.
-				tr := nw.NewTransport("silent")
-				t.Cleanup(func() { tr.Shutdown() })
-				return "silent/" + tr.addr.String(), func() bool { return len(tr.streamCh) > 0 }
+				return stubbornName + "/" + conformUnknownAddr, dialing.Load
 			},
 		},
 	}
+}
+
+// stubbornName is the node a stubbornDialTransport's dial hangs for.
+const stubbornName = "stubborn"
+
+// stubbornDialTransport is a user Transport on the mock network whose dials
+// to the node named stubbornName take their whole timeout and ignore
+// Shutdown, as a transport built on a plain net.Dialer does. Shutdown
+// cannot interrupt such a dial, so it must wait for it.
+type stubbornDialTransport struct {
+	*MockTransport
+	dialing *atomic.Bool
+}
+
+func (s *stubbornDialTransport) DialAddressTimeout(a Address, timeout time.Duration) (net.Conn, error) {
+	if a.Name != stubbornName {
+		return s.MockTransport.DialAddressTimeout(a, timeout)
+	}
+	s.dialing.Store(true)
+	<-time.After(timeout)
+	return nil, fmt.Errorf("dial %s: i/o timeout", a.Addr)
 }
 
 // leakConfig is a fast local config whose streams time out after 3 s.
@@ -203,12 +224,13 @@ func stackContains(s string) bool {
 // file descriptor is left once Shutdown returns: after a plain Shutdown,
 // after Leave, after a failed Join and after a Shutdown during a Join.
 //
-// The last case is the one that shows Shutdown waits: the Join is blocked
-// in a dial (NetTransport) or a stream write (MockTransport) that Shutdown
-// may not be able to interrupt, so a Shutdown that returned without
-// waiting would leave the Join running for up to TCPTimeout (3 s), longer
-// than leakSettle. With `go m.goroutines.closeAndWait()` in Shutdown the
-// NetTransport case fails.
+// The last case on MockTransport is the one that shows Shutdown waits: the
+// Join is blocked in a user Transport's dial that ignores Shutdown, so a
+// Shutdown that returned without waiting would leave the Join running for
+// up to TCPTimeout (3 s), longer than leakSettle. With
+// `go m.goroutines.closeAndWait()` in Shutdown it fails. On NetTransport,
+// Shutdown cancels the dial (to a listener whose accept queue is full), so
+// that case only checks that nothing leaks.
 func TestShutdownLeaks(t *testing.T) {
 	for _, rig := range leakRigs() {
 		t.Run(rig.name+"/Shutdown", func(t *testing.T) {
