@@ -2,6 +2,7 @@ package memberlist
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -82,6 +83,10 @@ type NetTransport struct {
 	shutdownCh   chan struct{}
 	shutdownOnce sync.Once
 	wg           sync.WaitGroup
+
+	// dialCtx is cancelled by Shutdown, ending the dials in progress.
+	dialCtx     context.Context
+	cancelDials context.CancelFunc
 }
 
 var (
@@ -115,6 +120,7 @@ func newNetTransport(config *NetTransportConfig, sink metricSink) (*NetTransport
 		streamCh:     make(chan net.Conn),
 		shutdownCh:   make(chan struct{}),
 	}
+	t.dialCtx, t.cancelDials = context.WithCancel(context.Background())
 	if err := t.listen(config.BindPort); err != nil {
 		t.closeListeners()
 		return nil, err
@@ -316,13 +322,18 @@ func (t *NetTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn
 
 // DialAddressTimeout opens a TCP connection to a.Addr, waiting at most
 // timeout (zero means no timeout); a.Name is ignored. It fails after
-// Shutdown.
+// Shutdown, and a dial in progress fails when Shutdown is called, so a
+// Join to an address that drops SYNs does not hold Shutdown up.
 func (t *NetTransport) DialAddressTimeout(a Address, timeout time.Duration) (net.Conn, error) {
 	if t.shutdown.Load() {
 		return nil, errNetTransportShutdown
 	}
+	ctx := t.dialCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	dialer := net.Dialer{Timeout: timeout}
-	return dialer.Dial("tcp", a.Addr)
+	return dialer.DialContext(ctx, "tcp", a.Addr)
 }
 
 // StreamCh returns the channel of inbound TCP connections. It is never
@@ -359,14 +370,17 @@ func (t *NetTransport) IngestStream(conn net.Conn) error {
 	}
 }
 
-// Shutdown closes every listener and returns once the transport's
-// goroutines have exited. Connections already handed out through StreamCh
+// Shutdown closes every listener, makes the dials in progress fail, and
+// returns once the transport's goroutines have exited. Connections already handed out through StreamCh
 // stay open; one accepted but not yet handed out is closed. PacketCh and
 // StreamCh are not closed. Later calls do nothing and return nil.
 func (t *NetTransport) Shutdown() error {
 	t.shutdownOnce.Do(func() {
 		t.shutdown.Store(true)
 		close(t.shutdownCh)
+		if t.cancelDials != nil {
+			t.cancelDials()
+		}
 		t.closeListeners()
 	})
 	t.wg.Wait()

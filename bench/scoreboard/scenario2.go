@@ -116,11 +116,7 @@ func partition(s size) scenario {
 			time.Sleep(hold)
 			before := w.wrongPairs(names, names)
 			w.net.Heal()
-			took, ok := w.waitUntil(func() bool { return w.wrongPairs(names, names) == 0 }, time.Second, capd)
-			heal := secs(took)
-			if !ok {
-				heal = never
-			}
+			heal := w.timeUntilConverged(names, time.Second, capd)
 			return []figure{
 				lower("wrong pairs before the heal", "", num(float64(before))),
 				lower("time until all views whole", "s", heal),
@@ -175,11 +171,7 @@ func massRestart(s size, sameAddr bool, reclaim time.Duration) scenario {
 				}
 				w.nodes[v].join([]string{w.addr(rest[i%len(rest)])})
 			}
-			took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 5*time.Minute)
-			v := secs(took)
-			if !ok {
-				v = never
-			}
+			v := w.timeUntilConverged(names, 100*time.Millisecond, 5*time.Minute)
 			return []figure{
 				lower("time until every view is correct", "s", v),
 				lower("wrong pairs at the end", "", num(float64(w.wrongPairs(names, names)))),
@@ -260,11 +252,7 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 				})
 			}
 			wg.Wait()
-			took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 10*time.Minute)
-			v := secs(took)
-			if !ok {
-				v = never
-			}
+			v := w.timeUntilConverged(names, 100*time.Millisecond, 10*time.Minute)
 			m1 := liveHeap()
 			return []figure{
 				lower("time until every node lists all", "s", v),

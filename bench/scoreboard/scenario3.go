@@ -30,11 +30,8 @@ func pause(s size) scenario {
 				w.net.Pause(x)
 				time.Sleep(hold)
 				w.net.Resume(x)
-				took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 2*time.Minute)
-				if !ok {
-					worst = never
-				} else if !worst.Never && took.Seconds() > worst.V {
-					worst = secs(took)
+				if v := w.timeUntilConverged(names, 100*time.Millisecond, 2*time.Minute); v.Never || (!worst.Never && v.V > worst.V) {
+					worst = v
 				}
 				c := 0
 				for _, e := range w.events.since(ti) {

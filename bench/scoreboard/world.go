@@ -305,6 +305,17 @@ func (w *world) waitUntil(cond func() bool, step, max time.Duration) (time.Durat
 	}
 }
 
+// timeUntilConverged waits, polling every step, until every node of names
+// lists exactly names (see converged), and returns how long that took, or
+// never when it did not happen within max.
+func (w *world) timeUntilConverged(names []string, step, max time.Duration) value {
+	took, ok := w.waitUntil(func() bool { return w.converged(names) }, step, max)
+	if !ok {
+		return never
+	}
+	return secs(took)
+}
+
 // wrongPairs counts the (observer, subject) pairs, for every running
 // observer in observers and every subject in expect, where the observer's
 // Members() lacks the subject or lists it at another address than its
