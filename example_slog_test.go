@@ -45,6 +45,6 @@ func ExampleConfig_slog() {
 	_, err := joiner.Join([]string{"seed/" + seed.LocalNode().Address()})
 	fmt.Println("label mismatch:", errors.Is(err, ErrLabelMismatch))
 	// Output:
-	// level=ERROR msg="discarding stream with unacceptable label" component=memberlist addr=pipe label=test want=prod
+	// level=WARN msg="discarding stream with unacceptable label" component=memberlist addr=pipe label=test want=prod
 	// label mismatch: true
 }

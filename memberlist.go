@@ -73,6 +73,7 @@ type Memberlist struct {
 	broadcasts *TransmitLimitedQueue
 
 	pushPullReq atomic.Int32
+	warns       warnLimiter // rate limits of warnings about peers
 	conns       connSet
 	resolver    addrResolver
 

@@ -91,6 +91,7 @@ var (
 	keyTCPDecodeFailed   = []string{"memberlist", "tcp", "decode_failed"}
 	keyPushPullRefused   = []string{"memberlist", "tcp", "pushpull_refused"}
 	keyBroadcastsEvicted = []string{"memberlist", "queue", "evicted"}
+	keyUDPReplyFailed    = []string{"memberlist", "udp", "reply_failed"}
 )
 
 // countDrop adds n to the drop counter key.

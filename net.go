@@ -102,14 +102,14 @@ func (m *Memberlist) inboundLabelOK(label string, from net.Addr, kind string) bo
 	if m.config.SkipInboundLabelCheck {
 		if label != "" {
 			m.countDrop(keyLabelMismatch, 1)
-			m.logger.Log(context.Background(), perKindLevel(kind), "unexpected double "+kind+" label header", logAddr(from))
+			m.logRefused(kind, "unexpected double "+kind+" label header", logAddr(from))
 			return false
 		}
 		return true
 	}
 	if label != m.config.Label {
 		m.countDrop(keyLabelMismatch, 1)
-		m.logger.Log(context.Background(), perKindLevel(kind), "discarding "+kind+" with unacceptable label", logAddr(from), slog.String("label", label), slog.String("want", m.config.Label))
+		m.logRefused(kind, "discarding "+kind+" with unacceptable label", logAddr(from), slog.String("label", label), slog.String("want", m.config.Label))
 		return false
 	}
 	return true
@@ -233,7 +233,8 @@ func (m *Memberlist) handlePing(body []byte, from net.Addr) {
 	}
 	to := replyAddress(p.SourceAddr, p.SourcePort, p.SourceNode, from)
 	if err := m.encodeAndSendMsg(to, ackRespMsg, &ack); err != nil {
-		m.logger.Error("Failed to send ack", logAddr(from), logErr(err))
+		m.countDrop(keyUDPReplyFailed, 1)
+		m.logger.Debug("Failed to send ack", logAddr(from), logErr(err))
 	}
 }
 
@@ -263,13 +264,15 @@ func (m *Memberlist) handleIndirectPing(body []byte, from net.Addr) {
 		once.Do(func() { close(answered) })
 		ack := ackResp{SeqNo: ind.SeqNo}
 		if err := m.encodeAndSendMsg(requester, ackRespMsg, &ack); err != nil {
-			m.logger.Error("Failed to forward ack", logAddr(from), logErr(err))
+			m.countDrop(keyUDPReplyFailed, 1)
+			m.logger.Debug("Failed to forward ack", logAddr(from), logErr(err))
 		}
 	}
 	m.addAckHandler(p.SeqNo, ackFn, nil, m.config.ProbeTimeout, nil)
 	target := Address{Addr: joinHostPort(net.IP(ind.Target).String(), ind.Port), Name: ind.Node}
 	if err := m.encodeAndSendMsg(target, pingMsg, &p); err != nil {
-		m.logger.Error("Failed to send indirect ping", logNode(ind.Node), logAddr(from), logErr(err))
+		m.countDrop(keyUDPReplyFailed, 1)
+		m.logger.Debug("Failed to send indirect ping", logNode(ind.Node), logAddr(from), logErr(err))
 	}
 	if ind.Nack {
 		m.goroutines.Go(func() { m.nackAfterTimeout(answered, requester, ind.SeqNo) })
@@ -286,7 +289,8 @@ func (m *Memberlist) nackAfterTimeout(answered chan struct{}, requester Address,
 	case <-t.C:
 		nack := nackResp{SeqNo: seq}
 		if err := m.encodeAndSendMsg(requester, nackRespMsg, &nack); err != nil {
-			m.logger.Error("Failed to send nack", slog.String(logKeyAddr, requester.Addr), logErr(err))
+			m.countDrop(keyUDPReplyFailed, 1)
+			m.logger.Debug("Failed to send nack", slog.String(logKeyAddr, requester.Addr), logErr(err))
 		}
 	}
 }
@@ -405,13 +409,14 @@ func (m *Memberlist) peerPMax(a Address, node *Node) uint8 {
 	return 0
 }
 
-// perKindLevel is the level of a log record about a refused packet or
-// stream: per-packet problems are counted in metrics and logged at debug,
-// so a misbehaving peer cannot flood the log; a refused stream is rarer and
-// logged as an error.
-func perKindLevel(kind string) slog.Level {
+// logRefused logs the refusal of a packet or stream with another label:
+// per-packet problems are counted in metrics and logged at debug, so a
+// misbehaving peer cannot flood the log; a refused stream, the sign of a
+// misconfigured member, is a warning at most once a minute (warnLimited).
+func (m *Memberlist) logRefused(kind, msg string, attrs ...slog.Attr) {
 	if kind == "packet" {
-		return slog.LevelDebug
+		m.logger.LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)
+		return
 	}
-	return slog.LevelError
+	m.warnLimited(warnStreamLabel, msg, attrs...)
 }

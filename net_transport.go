@@ -70,6 +70,9 @@ type NetTransport struct {
 	metricLabels []metrics.Label // clipped, so that go-metrics' appends copy
 	metricSink   metricSink      // the go-metrics global instance unless set
 
+	readErrMu sync.Mutex // leaf lock
+	readErr   warnLimit  // rate limit of the "Error reading UDP packet" lines
+
 	// ifaceAddrs lists the host's interface addresses for
 	// FinalAdvertiseAddr; tests replace it.
 	ifaceAddrs func() ([]netIfaceAddr, error)
@@ -447,11 +450,14 @@ func (t *NetTransport) readLoop(conn net.PacketConn) {
 			if t.shutdown.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			t.logger.Printf("[ERR] memberlist: Error reading UDP packet: %v", err)
+			t.logReadError(err)
 			continue
 		}
 		if n < 1 {
-			t.logger.Printf("[ERR] memberlist: UDP packet too short (%d bytes) %s", n, LogAddress(addr))
+			// An empty datagram, which anyone can send: counted, and
+			// logged at debug so that a flood cannot fill the log.
+			t.metricSink.IncrCounterWithLabels(keyUDPDecodeFailed, 1, t.metricLabels)
+			t.logger.Printf("[DEBUG] memberlist: UDP packet too short (%d bytes) %s", n, LogAddress(addr))
 			continue
 		}
 		t.countUDPReceived(n)
@@ -461,6 +467,26 @@ func (t *NetTransport) readLoop(conn net.PacketConn) {
 		case <-t.shutdownCh:
 			return
 		}
+	}
+}
+
+// logReadError logs a failed read from a UDP socket: at ERR at most once
+// per warnEvery, with the number of errors held back since the previous
+// line, and at DEBUG in between. A read error can repeat for every packet
+// (an ICMP error on some systems), and the loop does not pause after one.
+func (t *NetTransport) logReadError(err error) {
+	t.readErrMu.Lock()
+	var ok bool
+	var n int
+	t.readErr, ok, n = t.readErr.next(time.Now(), warnEvery)
+	t.readErrMu.Unlock()
+	switch {
+	case !ok:
+		t.logger.Printf("[DEBUG] memberlist: Error reading UDP packet: %v", err)
+	case n > 0:
+		t.logger.Printf("[ERR] memberlist: Error reading UDP packet: %v suppressed=%d", err, n)
+	default:
+		t.logger.Printf("[ERR] memberlist: Error reading UDP packet: %v", err)
 	}
 }
 

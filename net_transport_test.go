@@ -274,7 +274,7 @@ func TestNetTransport_ShortPacketAndMetric(t *testing.T) {
 	if p := conformRecvPacket(t, tr); string(p.Buf) != "abc" || p.From.String() != client.LocalAddr().String() {
 		t.Fatalf("received %q from %v", p.Buf, p.From)
 	}
-	want := "[ERR] memberlist: UDP packet too short (0 bytes) from=" + client.LocalAddr().String() + "\n"
+	want := "[DEBUG] memberlist: UDP packet too short (0 bytes) from=" + client.LocalAddr().String() + "\n"
 	if got := logs.String(); got != want {
 		t.Errorf("log = %q, want %q", got, want)
 	}

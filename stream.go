@@ -55,7 +55,7 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 	lconn, label, err := RemoveLabelHeaderFromStream(conn)
 	if err != nil {
 		m.countDrop(keyTCPDecodeFailed, 1)
-		m.logger.Error("failed to receive and remove the stream label header", logConnAddr(conn), logErr(err))
+		m.logger.Debug("failed to receive and remove the stream label header", logConnAddr(conn), logErr(err))
 		return
 	}
 	if !m.inboundLabelOK(label, conn.RemoteAddr(), "stream") {
@@ -68,7 +68,7 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 	t, r, err := m.readStream(lconn, label)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
-			m.logger.Error("failed to receive", logConnAddr(conn), logErr(err))
+			m.warnLimited(warnStreamReceive, "failed to receive", logConnAddr(conn), logErr(err))
 			m.sendErrResp(lconn, err, label)
 		}
 		return
@@ -81,7 +81,7 @@ func (m *Memberlist) serveStream(conn net.Conn, t messageType, r streamReader, l
 	case userMsg:
 		if err := m.readUserMsg(r); err != nil {
 			m.countDrop(keyTCPDecodeFailed, 1)
-			m.logger.Error("Failed to receive user message", logConnAddr(conn), logErr(err))
+			m.logger.Debug("Failed to receive user message", logConnAddr(conn), logErr(err))
 		}
 	case pushPullMsg:
 		m.servePushPull(conn, r, label)
@@ -89,7 +89,7 @@ func (m *Memberlist) serveStream(conn net.Conn, t messageType, r streamReader, l
 		m.serveTCPPing(conn, r, label)
 	default:
 		m.countDrop(keyTCPDecodeFailed, 1)
-		m.logger.Error("Received invalid msgType", slog.Int(logKeyType, int(t)), logConnAddr(conn))
+		m.logger.Debug("Received invalid msgType", slog.Int(logKeyType, int(t)), logConnAddr(conn))
 	}
 }
 
@@ -142,21 +142,21 @@ func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) 
 	defer m.pushPullReq.Add(-1)
 	if m.pushPullReq.Add(1) >= maxPushPullRequests {
 		m.countDrop(keyPushPullRefused, 1)
-		m.logger.Error("Too many pending push/pull requests", logConnAddr(conn))
+		m.warnLimited(warnPushPullCap, "Too many pending push/pull requests", logConnAddr(conn))
 		return
 	}
 	join, remote, user, err := m.readRemoteState(r)
 	if err != nil {
 		m.countDrop(keyTCPDecodeFailed, 1)
-		m.logger.Error("Failed to read remote state", logConnAddr(conn), logErr(err))
+		m.warnLimited(warnRemoteState, "Failed to read remote state", logConnAddr(conn), logErr(err))
 		return
 	}
 	if err := m.sendLocalState(conn, join, label); err != nil {
-		m.logger.Error("Failed to push local state", logConnAddr(conn), logErr(err))
+		m.logger.Debug("Failed to push local state", logConnAddr(conn), logErr(err))
 		return
 	}
 	if err := m.mergeRemoteState(join, remote, user); err != nil {
-		m.logger.Error("Failed push/pull merge", logConnAddr(conn), logErr(err))
+		m.warnLimited(warnRemoteMerge, "Failed push/pull merge", logConnAddr(conn), logErr(err))
 	}
 }
 
@@ -164,16 +164,16 @@ func (m *Memberlist) serveTCPPing(conn net.Conn, r streamReader, label string) {
 	var p ping
 	if err := newStreamDecoder(r, maxPushStateBytes).decode(&p); err != nil {
 		m.countDrop(keyTCPDecodeFailed, 1)
-		m.logger.Error("Failed to decode ping", logConnAddr(conn), logErr(err))
+		m.logger.Debug("Failed to decode ping", logConnAddr(conn), logErr(err))
 		return
 	}
 	if p.Node != "" && p.Node != m.config.Name {
-		m.logger.Warn("Got ping for unexpected node", logNode(p.Node), logConnAddr(conn))
+		m.logger.Debug("Got ping for unexpected node", logNode(p.Node), logConnAddr(conn))
 		return
 	}
 	out := encodeMessage(ackRespMsg, &ackResp{SeqNo: p.SeqNo})
 	if err := m.rawSendMsgStream(conn, out, label); err != nil {
-		m.logger.Error("Failed to send ack", logConnAddr(conn), logErr(err))
+		m.logger.Debug("Failed to send ack", logConnAddr(conn), logErr(err))
 	}
 }
 
@@ -252,7 +252,7 @@ func (m *Memberlist) decryptRemoteState(r streamReader, label string) ([]byte, e
 		return nil, withText(ErrMessageTooLarge, fmt.Sprintf("remote node state is larger than limit (%d)", size))
 	}
 	if size > remoteStateWarnSize {
-		m.logger.Warn("remote node state is large", slog.Uint64("size", uint64(size)), slog.Int("limit", maxPushStateBytes))
+		m.warnLimited(warnRemoteLarge, "remote node state is large", slog.Uint64("size", uint64(size)), slog.Int("limit", maxPushStateBytes))
 	}
 	m.metrics.AddSampleWithLabels(keySizeRemote, float32(size), m.labels.base)
 	cipherText, err := readFull(r, int(size))
