@@ -202,8 +202,11 @@ type Config struct {
 	// Logger and LogOutput are ignored. Records carry their values as
 	// attributes with stable keys: node (a node name), addr (a peer's
 	// host:port), err, type (a message type number) and inc (an
-	// incarnation). Problems with single packets are logged at
-	// slog.LevelDebug and counted in metrics. A nil Slog means Logger or
+	// incarnation). Problems with single packets or streams that a peer
+	// can repeat are logged at slog.LevelDebug and counted in metrics; a
+	// refused stream or push/pull is a slog.LevelWarn record at most once
+	// a minute per cause, with the repeats held back since the previous
+	// one as "suppressed". A nil Slog means Logger or
 	// LogOutput, whose lines keep the "[LEVEL] memberlist: message" form
 	// with the attributes appended as key=value.
 	Slog *slog.Logger

@@ -21,6 +21,7 @@ var dropCounters = []string{
 	"memberlist.tcp.decode_failed",
 	"memberlist.tcp.pushpull_refused",
 	"memberlist.queue.evicted",
+	"memberlist.udp.reply_failed",
 }
 
 // dropDelta returns how the drop counters in sink changed since before,
