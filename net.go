@@ -102,14 +102,16 @@ func (m *Memberlist) inboundLabelOK(label string, from net.Addr, kind string) bo
 	if m.config.SkipInboundLabelCheck {
 		if label != "" {
 			m.countDrop(keyLabelMismatch, 1)
-			m.logRefused(kind, "unexpected double "+kind+" label header", logAddr(from))
+			level, attrs := m.refusedLevel(kind, logAddr(from))
+			m.logger.LogAttrs(context.Background(), level, "unexpected double "+kind+" label header", attrs...)
 			return false
 		}
 		return true
 	}
 	if label != m.config.Label {
 		m.countDrop(keyLabelMismatch, 1)
-		m.logRefused(kind, "discarding "+kind+" with unacceptable label", logAddr(from), slog.String("label", label), slog.String("want", m.config.Label))
+		level, attrs := m.refusedLevel(kind, logAddr(from), slog.String("label", label), slog.String("want", m.config.Label))
+		m.logger.LogAttrs(context.Background(), level, "discarding "+kind+" with unacceptable label", attrs...)
 		return false
 	}
 	return true
@@ -409,14 +411,14 @@ func (m *Memberlist) peerPMax(a Address, node *Node) uint8 {
 	return 0
 }
 
-// logRefused logs the refusal of a packet or stream with another label:
-// per-packet problems are counted in metrics and logged at debug, so a
-// misbehaving peer cannot flood the log; a refused stream, the sign of a
-// misconfigured member, is a warning at most once a minute (warnLimited).
-func (m *Memberlist) logRefused(kind, msg string, attrs ...slog.Attr) {
+// refusedLevel returns the level and attributes of a log record about a
+// packet or stream with another label: per-packet problems are counted in
+// metrics and logged at debug, so a misbehaving peer cannot flood the log;
+// a refused stream, the sign of a misconfigured member, is a warning at
+// most once a minute (warnLevel).
+func (m *Memberlist) refusedLevel(kind string, attrs ...slog.Attr) (slog.Level, []slog.Attr) {
 	if kind == "packet" {
-		m.logger.LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)
-		return
+		return slog.LevelDebug, attrs
 	}
-	m.warnLimited(warnStreamLabel, msg, attrs...)
+	return m.warnLevel(warnStreamLabel, attrs...)
 }

@@ -222,3 +222,22 @@ func TestNetTransportEmptyPacketsAreQuiet(t *testing.T) {
 		t.Errorf("%d debug lines for %d empty packets:\n%s", got, n, out)
 	}
 }
+
+// TestRateLimitedWarningNamesItsLine checks that a rate-limited warning,
+// through a Logger with Lshortfile, names the line that logged it.
+func TestRateLimitedWarningNamesItsLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 99)
+		var buf syncBuffer
+		a := c.add("a", func(conf *Config) { conf.LogOutput, conf.Logger = nil, log.New(&buf, "", log.Lshortfile) })
+		client, server := net.Pipe()
+		defer client.Close()
+		defer server.Close()
+		a.pushPullReq.Store(maxPushPullRequests)
+		a.servePushPull(server, nil, "")
+		re := regexp.MustCompile(`(?m)^stream\.go:\d+: \[WARN\] memberlist: Too many pending push/pull requests addr=pipe$`)
+		if !re.MatchString(buf.String()) {
+			t.Errorf("log lacks a line matching %s:\n%s", re, buf.String())
+		}
+	})
+}

@@ -3,6 +3,7 @@ package memberlist
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -68,7 +69,8 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 	t, r, err := m.readStream(lconn, label)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
-			m.warnLimited(warnStreamReceive, "failed to receive", logConnAddr(conn), logErr(err))
+			level, attrs := m.warnLevel(warnStreamReceive, logConnAddr(conn), logErr(err))
+			m.logger.LogAttrs(context.Background(), level, "failed to receive", attrs...)
 			m.sendErrResp(lconn, err, label)
 		}
 		return
@@ -142,13 +144,15 @@ func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) 
 	defer m.pushPullReq.Add(-1)
 	if m.pushPullReq.Add(1) >= maxPushPullRequests {
 		m.countDrop(keyPushPullRefused, 1)
-		m.warnLimited(warnPushPullCap, "Too many pending push/pull requests", logConnAddr(conn))
+		level, attrs := m.warnLevel(warnPushPullCap, logConnAddr(conn))
+		m.logger.LogAttrs(context.Background(), level, "Too many pending push/pull requests", attrs...)
 		return
 	}
 	join, remote, user, err := m.readRemoteState(r)
 	if err != nil {
 		m.countDrop(keyTCPDecodeFailed, 1)
-		m.warnLimited(warnRemoteState, "Failed to read remote state", logConnAddr(conn), logErr(err))
+		level, attrs := m.warnLevel(warnRemoteState, logConnAddr(conn), logErr(err))
+		m.logger.LogAttrs(context.Background(), level, "Failed to read remote state", attrs...)
 		return
 	}
 	if err := m.sendLocalState(conn, join, label); err != nil {
@@ -156,7 +160,8 @@ func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) 
 		return
 	}
 	if err := m.mergeRemoteState(join, remote, user); err != nil {
-		m.warnLimited(warnRemoteMerge, "Failed push/pull merge", logConnAddr(conn), logErr(err))
+		level, attrs := m.warnLevel(warnRemoteMerge, logConnAddr(conn), logErr(err))
+		m.logger.LogAttrs(context.Background(), level, "Failed push/pull merge", attrs...)
 	}
 }
 
@@ -252,7 +257,8 @@ func (m *Memberlist) decryptRemoteState(r streamReader, label string) ([]byte, e
 		return nil, withText(ErrMessageTooLarge, fmt.Sprintf("remote node state is larger than limit (%d)", size))
 	}
 	if size > remoteStateWarnSize {
-		m.warnLimited(warnRemoteLarge, "remote node state is large", slog.Uint64("size", uint64(size)), slog.Int("limit", maxPushStateBytes))
+		level, attrs := m.warnLevel(warnRemoteLarge, slog.Uint64("size", uint64(size)), slog.Int("limit", maxPushStateBytes))
+		m.logger.LogAttrs(context.Background(), level, "remote node state is large", attrs...)
 	}
 	m.metrics.AddSampleWithLabels(keySizeRemote, float32(size), m.labels.base)
 	cipherText, err := readFull(r, int(size))

@@ -1,7 +1,6 @@
 package memberlist
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -62,17 +61,18 @@ func (l *warnLimiter) allow(c warnCause, now time.Time) (bool, int) {
 	return ok, n
 }
 
-// warnLimited logs msg at WARN unless a warning of cause c was logged less
-// than warnEvery ago, in which case it logs it at DEBUG. A warning carries
-// the number held back since the previous one as "suppressed".
-func (m *Memberlist) warnLimited(c warnCause, msg string, attrs ...slog.Attr) {
+// warnLevel returns the level at which to log, now, a warning of cause c
+// with attrs: slog.LevelWarn, or slog.LevelDebug when one of its cause was
+// logged at WARN less than warnEvery ago. A WARN that follows held-back
+// ones gets their number as the attribute "suppressed". The caller logs
+// the record itself, so that a Logger with Lshortfile names its line.
+func (m *Memberlist) warnLevel(c warnCause, attrs ...slog.Attr) (slog.Level, []slog.Attr) {
 	ok, n := m.warns.allow(c, time.Now())
-	level := slog.LevelDebug
-	if ok {
-		level = slog.LevelWarn
-		if n > 0 {
-			attrs = append(attrs, slog.Int("suppressed", n))
-		}
+	if !ok {
+		return slog.LevelDebug, attrs
 	}
-	m.logger.LogAttrs(context.Background(), level, msg, attrs...)
+	if n > 0 {
+		attrs = append(attrs, slog.Int("suppressed", n))
+	}
+	return slog.LevelWarn, attrs
 }
