@@ -2,6 +2,7 @@ package memberlist
 
 import (
 	"bytes"
+	"errors"
 	"log"
 	"log/slog"
 	"net"
@@ -240,4 +241,36 @@ func TestRateLimitedWarningNamesItsLine(t *testing.T) {
 			t.Errorf("log lacks a line matching %s:\n%s", re, buf.String())
 		}
 	})
+}
+
+// failingPacketConn is a net.PacketConn whose reads fail n times with
+// errRead, then with net.ErrClosed.
+type failingPacketConn struct {
+	net.PacketConn
+	n int
+}
+
+var errRead = errors.New("read: connection refused")
+
+func (c *failingPacketConn) ReadFrom([]byte) (int, net.Addr, error) {
+	if c.n == 0 {
+		return 0, nil, net.ErrClosed
+	}
+	c.n--
+	return 0, nil, errRead
+}
+
+// TestNetTransportReadErrorsAreRateLimited feeds the UDP read loop a burst
+// of read errors: one [ERR] line, the rest at [DEBUG].
+func TestNetTransportReadErrorsAreRateLimited(t *testing.T) {
+	const n = 30
+	var buf bytes.Buffer
+	tr := &NetTransport{logger: log.New(&buf, "", 0), metricSink: newMetricSink(newInmem()), shutdownCh: make(chan struct{})}
+	tr.readLoop(&failingPacketConn{n: n})
+	out := buf.String()
+	errLines := strings.Count(out, "[ERR] memberlist: Error reading UDP packet: "+errRead.Error())
+	debugLines := strings.Count(out, "[DEBUG] memberlist: Error reading UDP packet: "+errRead.Error())
+	if errLines != 1 || debugLines != n-1 {
+		t.Errorf("%d ERR and %d DEBUG lines for %d read errors, want 1 and %d:\n%s", errLines, debugLines, n, n-1, out)
+	}
 }
