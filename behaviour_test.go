@@ -306,11 +306,7 @@ func TestMetricsEmitted(t *testing.T) {
 		c := newTestCluster(t, 52)
 		labels := make([]metrics.Label, 1, 4) // spare capacity must not be written
 		labels[0] = metrics.Label{Name: "dc", Value: "one"}
-		a, err := create(c.config("a"), options{metrics: sink})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Shutdown()
+		a := c.add("a", func(conf *Config) { conf.MetricSink = sink })
 		b := c.add("b", func(conf *Config) { conf.MetricLabels = labels })
 		if _, err := b.Join([]string{seedAddr(a)}); err != nil {
 			t.Fatal(err)

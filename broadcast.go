@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"log/slog"
 	"time"
 )
 
@@ -54,8 +55,11 @@ func (m *Memberlist) encodeBroadcastNotify(node string, t messageType, msg wireM
 // costing overhead bytes more: memberlist's own first, then the Delegate's
 // as user messages.
 func (m *Memberlist) getBroadcasts(overhead, limit int) [][]byte {
-	msgs := m.broadcasts.GetBroadcasts(overhead, limit)
 	d := m.config.Delegate
+	if d != nil && m.config.UserBroadcastShare > 0 {
+		return m.getSharedBroadcasts(d, overhead, limit)
+	}
+	msgs := m.broadcasts.GetBroadcasts(overhead, limit)
 	if d == nil {
 		return msgs
 	}
@@ -138,7 +142,7 @@ func (m *Memberlist) gossipTo(node *Node, avail int) bool {
 func (m *Memberlist) sendGossip(node *Node, msg []byte) {
 	addr := node.FullAddress()
 	if err := m.rawSendMsgPacket(addr, node, msg); err != nil {
-		m.logger.Error("Failed to send gossip to "+addr.Addr+": "+err.Error(), "node", node.Name)
+		m.logger.Error("Failed to send gossip", logNode(node.Name), slog.String(logKeyAddr, addr.Addr), logErr(err))
 	}
 }
 

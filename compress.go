@@ -122,7 +122,7 @@ func (p *lzwPool) decompress(inp []byte, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("failed to decompress message: %w", err)
 	}
 	if n > limit {
-		return nil, fmt.Errorf("decompressed message is larger than limit (%d)", limit)
+		return nil, withText(ErrMessageTooLarge, fmt.Sprintf("decompressed message is larger than limit (%d)", limit))
 	}
 	if n <= len(guess) {
 		return guess[:n], nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -159,11 +160,11 @@ type Config struct {
 	DNSConfigPath string
 
 	// LogOutput is where logs are written; nil means os.Stderr. It cannot
-	// be set together with Logger.
+	// be set together with Logger, and is ignored when Slog is set.
 	LogOutput io.Writer
 
 	// Logger receives the logs; nil means a logger on LogOutput. It cannot
-	// be set together with LogOutput.
+	// be set together with LogOutput, and is ignored when Slog is set.
 	Logger *log.Logger
 
 	// HandoffQueueDepth is the capacity of each of the two inbound message
@@ -196,6 +197,53 @@ type Config struct {
 	// memberlist message carries a time, so it changes nothing on the wire;
 	// it exists for compatibility.
 	MsgpackUseNewTimeFormat bool
+
+	// Slog, when not nil, receives the logs as structured records, and
+	// Logger and LogOutput are ignored. Records carry their values as
+	// attributes with stable keys: node (a node name), addr (a peer's
+	// host:port), err, type (a message type number) and inc (an
+	// incarnation). Problems with single packets or streams that a peer
+	// can repeat are logged at slog.LevelDebug and counted in metrics; a
+	// refused stream or push/pull is a slog.LevelWarn record at most once
+	// a minute per cause, with the repeats held back since the previous
+	// one as "suppressed". A nil Slog means Logger or
+	// LogOutput, whose lines keep the "[LEVEL] memberlist: message" form
+	// with the attributes appended as key=value.
+	Slog *slog.Logger
+
+	// MetricSink, when not nil, receives this node's metrics instead of the
+	// go-metrics global instance, so that nodes in one process can be told
+	// apart. Keys are those of the global instance, starting with
+	// "memberlist". A *metrics.Metrics adds its own prefix, host name and
+	// filters; a bare sink such as *metrics.InmemSink gets the keys as they
+	// are, and timers as samples in milliseconds. A default NetTransport
+	// created by Create also emits through it. Nil means the global
+	// instance, looked up on every call.
+	MetricSink metrics.MetricSink
+
+	// RemergeInterval is the period at which the node tries to reach, with
+	// a push/pull as Join makes, one member it holds as dead or one address
+	// it joined through that is no live member's. Two sides of a healed
+	// partition, each of which declared the other dead, so find each other
+	// again. Each target waits RemergeInterval after its first try, then
+	// twice that: a member dead for less than an hour stays there, others
+	// and join addresses double up to 8 intervals. The 64 most recently dead
+	// members are tried for 24 hours, join addresses for as long as the node
+	// runs. At most one try is made per interval. Zero disables
+	// re-merge, as in hashicorp/memberlist. It is not part of upstream's
+	// Config.
+	RemergeInterval time.Duration
+
+	// UserBroadcastShare is the fraction, from 0 to 1, of each gossip
+	// packet reserved for the Delegate's broadcasts while memberlist's own
+	// messages would fill it. Memberlist's messages take what the
+	// Delegate's leave, and the Delegate's what memberlist's leave, so no
+	// space is wasted; the share only matters when both have more than
+	// fits. Zero reserves nothing: memberlist's own messages go first, as
+	// in hashicorp/memberlist, and may starve the Delegate's in a large
+	// cluster with many membership changes. It is not part of upstream's
+	// Config.
+	UserBroadcastShare float64
 }
 
 // ParseCIDRs parses each entry of v as a CIDR network. It returns the
@@ -249,6 +297,8 @@ func DefaultLANConfig() *Config {
 		UDPBufferSize:           1400,
 		CIDRsAllowed:            nil,
 		QueueCheckInterval:      30 * time.Second,
+		RemergeInterval:         30 * time.Second,
+		UserBroadcastShare:      0.25,
 	}
 }
 
@@ -263,6 +313,7 @@ func DefaultWANConfig() *Config {
 	conf.GossipNodes = 4
 	conf.GossipInterval = 500 * time.Millisecond
 	conf.GossipToTheDeadTime = 60 * time.Second
+	conf.RemergeInterval = 60 * time.Second
 	return conf
 }
 
@@ -279,6 +330,7 @@ func DefaultLocalConfig() *Config {
 	conf.ProbeInterval = time.Second
 	conf.GossipInterval = 100 * time.Millisecond
 	conf.GossipToTheDeadTime = 15 * time.Second
+	conf.RemergeInterval = 15 * time.Second
 	return conf
 }
 
@@ -346,6 +398,9 @@ func (c *Config) Validate() error {
 	if c.AdvertisePort < 0 || c.AdvertisePort > 65535 {
 		bad("AdvertisePort: %d is not a port number", c.AdvertisePort)
 	}
+	if !(c.UserBroadcastShare >= 0 && c.UserBroadcastShare <= 1) {
+		bad("UserBroadcastShare: must be between 0 and 1 (%v)", c.UserBroadcastShare)
+	}
 	c.validateCounts(bad)
 	return errors.Join(errs...)
 }
@@ -381,6 +436,7 @@ func (c *Config) validateCounts(bad func(string, ...any)) {
 		{"GossipToTheDeadTime", c.GossipToTheDeadTime},
 		{"DeadNodeReclaimTime", c.DeadNodeReclaimTime},
 		{"QueueCheckInterval", c.QueueCheckInterval},
+		{"RemergeInterval", c.RemergeInterval},
 	}
 	for _, f := range durs {
 		if f.v < 0 {

@@ -1,8 +1,8 @@
 package memberlist
 
 import (
+	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 )
 
@@ -76,8 +76,8 @@ func (m *Memberlist) handoffMessages(msgs []msgHandoff) {
 		return
 	}
 	for _, h := range m.handoff.push(msgs) {
-		m.metrics.IncrCounterWithLabels(keyHandoffQueueFull, 1, m.labels.base)
-		m.logger.Warn("handler queue full, dropping message ("+strconv.Itoa(int(h.t))+")", "addr", LogAddress(h.from))
+		m.countDrop(keyHandoffQueueFull, 1)
+		m.logger.Debug("handler queue full, dropping message", slog.Int(logKeyType, int(h.t)), logAddr(h.from))
 	}
 }
 
@@ -95,11 +95,11 @@ func (m *Memberlist) aliveSourceAllowed(from net.Addr) bool {
 	}
 	ip := net.ParseIP(host)
 	if ip == nil {
-		m.logger.Debug("Blocked alive message: cannot parse IP from "+host, "addr", LogAddress(from))
+		m.logger.Debug("Blocked alive message: cannot parse the source IP", logAddr(from))
 		return false
 	}
 	if err := m.config.IPAllowed(ip); err != nil {
-		m.logger.Debug("Blocked alive message: "+err.Error(), "addr", LogAddress(from))
+		m.logger.Debug("Blocked alive message", logAddr(from), logErr(err))
 		return false
 	}
 	return true
@@ -153,7 +153,8 @@ func (m *Memberlist) handleGossip(h *msgHandoff) {
 
 func (m *Memberlist) decodeGossip(h *msgHandoff, msg wireMessage, kind string) bool {
 	if err := decodeMessage(h.body, msg); err != nil {
-		m.logger.Error("Failed to decode "+kind+" message: "+err.Error(), "addr", LogAddress(h.from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("Failed to decode "+kind+" message", logAddr(h.from), logErr(err))
 		return false
 	}
 	return true
@@ -165,7 +166,7 @@ func (m *Memberlist) aliveAddrAllowed(a *alive, from net.Addr) bool {
 		return true
 	}
 	if err := m.config.IPAllowed(a.Addr); err != nil {
-		m.logger.Debug("Blocked alive.Addr="+net.IP(a.Addr).String()+": "+err.Error(), "addr", LogAddress(from))
+		m.logger.Debug("Blocked alive message: announced address not allowed", logNode(a.Node), logAddr(from), logErr(err))
 		return false
 	}
 	return true

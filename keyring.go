@@ -10,14 +10,8 @@ import (
 )
 
 var (
-	errKeySize          = errors.New("key size must be 16, 24 or 32 bytes")
-	errEmptyPrimaryKey  = errors.New("empty primary key not allowed")
-	errKeyNotInKeyring  = errors.New("requested key is not in the keyring")
-	errRemovePrimaryKey = errors.New("removing the primary key is not allowed")
-	errKeyringEmpty     = errors.New("keyring is empty")
-	errDecryptEmpty     = errors.New("cannot decrypt empty payload")
-	errNoKeyDecrypts    = errors.New("no installed keys could decrypt the message")
-	errBadPadding       = errors.New("invalid padding in decrypted message")
+	errDecryptEmpty = errors.New("cannot decrypt empty payload")
+	errBadPadding   = errors.New("invalid padding in decrypted message")
 )
 
 // ValidateKey reports whether key can be used as an AES key: it returns nil
@@ -28,7 +22,7 @@ func ValidateKey(key []byte) error {
 	case 16, 24, 32:
 		return nil
 	}
-	return errKeySize
+	return ErrInvalidKeySize
 }
 
 // Keyring holds the AES keys used to encrypt and decrypt gossip. The first key
@@ -72,7 +66,7 @@ func NewKeyring(keys [][]byte, primaryKey []byte) (*Keyring, error) {
 		return k, nil
 	}
 	if len(primaryKey) == 0 {
-		return nil, errEmptyPrimaryKey
+		return nil, ErrEmptyPrimaryKey
 	}
 	entries, err := keyringAppend(nil, primaryKey)
 	if err != nil {
@@ -117,7 +111,7 @@ func (k *Keyring) UseKey(key []byte) error {
 	old := k.ring.Load()
 	i := old.index(key)
 	if i < 0 {
-		return errKeyNotInKeyring
+		return ErrKeyNotFound
 	}
 	if i == 0 {
 		return nil
@@ -141,9 +135,9 @@ func (k *Keyring) RemoveKey(key []byte) error {
 	old := k.ring.Load()
 	switch i := old.index(key); {
 	case len(old.keys()) == 0:
-		return errKeyringEmpty
+		return ErrKeyringEmpty
 	case i == 0:
-		return errRemovePrimaryKey
+		return ErrRemovePrimaryKey
 	case i > 0:
 		entries := make([]*keyringEntry, 0, len(old.entries)-1)
 		entries = append(entries, old.entries[:i]...)

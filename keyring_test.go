@@ -332,7 +332,7 @@ func keyringTraffic(t *testing.T, shared, onlyA *Keyring, w, rounds int) {
 			return
 		}
 		got, err := shared.decryptPayload(msg, aad)
-		if err != nil && err != errNoKeyDecrypts || err == nil && !bytes.Equal(got, plain) {
+		if err != nil && err != ErrNoKeyDecrypts || err == nil && !bytes.Equal(got, plain) {
 			t.Errorf("decrypt with primary: %q, %v", got, err)
 			return
 		}

@@ -261,3 +261,35 @@ func logNeedsQuote(b []byte) bool {
 	}
 	return false
 }
+
+// The attribute keys of the library's log records. They are stable: log
+// queries and handlers may depend on them.
+const (
+	logKeyNode = "node" // a node name
+	logKeyAddr = "addr" // a peer's address, host:port
+	logKeyErr  = "err"  // the error
+	logKeyType = "type" // a message type number
+	logKeyInc  = "inc"  // an incarnation number
+)
+
+// logAddr returns the addr attribute for a, empty when a is nil.
+func logAddr(a net.Addr) slog.Attr {
+	if a == nil {
+		return slog.String(logKeyAddr, "")
+	}
+	return slog.String(logKeyAddr, a.String())
+}
+
+// logConnAddr returns the addr attribute for the remote end of conn.
+func logConnAddr(conn net.Conn) slog.Attr {
+	if conn == nil {
+		return logAddr(nil)
+	}
+	return logAddr(conn.RemoteAddr())
+}
+
+// logErr returns the err attribute for err.
+func logErr(err error) slog.Attr { return slog.Any(logKeyErr, err) }
+
+// logNode returns the node attribute for name.
+func logNode(name string) slog.Attr { return slog.String(logKeyNode, name) }

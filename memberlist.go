@@ -1,13 +1,11 @@
 package memberlist
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,8 +53,13 @@ type Memberlist struct {
 	table  table                  // the membership state machine (table.go)
 	timers map[string]*time.Timer // suspicion timers by node name
 
+	remergeTargets remergeSet // dead members and join addresses to re-merge with
+
 	events eventQueue
 	writes writeTracker // sends carrying broadcasts, for Leave
+
+	streamMu     sync.Mutex // leaf lock
+	streamHealth streamHealth
 
 	rngMu sync.Mutex // leaf lock
 	rng   *rand.Rand
@@ -71,6 +74,7 @@ type Memberlist struct {
 	broadcasts *TransmitLimitedQueue
 
 	pushPullReq atomic.Int32
+	warns       warnLimiter // rate limits of warnings about peers
 	conns       connSet
 	resolver    addrResolver
 
@@ -84,8 +88,7 @@ type Memberlist struct {
 
 // options are test seams that are not part of Config.
 type options struct {
-	seed    *[2]uint64
-	metrics metricSink
+	seed *[2]uint64
 }
 
 // Create validates conf, starts the transport and the protocol goroutines,
@@ -115,8 +118,11 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 	if err := installSecretKey(conf); err != nil {
 		return nil, err
 	}
-	logger := newLogger(conf.LogOutput, conf.Logger)
-	transport, err := buildTransport(conf, logger)
+	logger := conf.Slog
+	if logger == nil {
+		logger = newLogger(conf.LogOutput, conf.Logger)
+	}
+	transport, err := buildTransport(conf, logger, newMetricSink(conf.MetricSink))
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +130,7 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 		config:      conf,
 		transport:   transport,
 		logger:      logger,
-		metrics:     opts.metrics,
+		metrics:     newMetricSink(conf.MetricSink),
 		labels:      newLabelSet(conf.MetricLabels),
 		timers:      make(map[string]*time.Timer),
 		rng:         newRand(opts.seed),
@@ -133,12 +139,14 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 		shutdownCh:  make(chan struct{}),
 		resolver:    addrResolver{dnsConfigPath: conf.DNSConfigPath, logger: logger},
 	}
-	if m.metrics == nil {
-		m.metrics = globalMetrics{}
-	}
 	m.table = newTable(conf, m.rng.Uint64(), &m.incarnation, &m.numNodes, &m.leaving)
 	m.handoff.init(conf.HandoffQueueDepth)
-	m.broadcasts = &TransmitLimitedQueue{NumNodes: m.table.estNumNodes, RetransmitMult: conf.RetransmitMult}
+	m.broadcasts = &TransmitLimitedQueue{
+		NumNodes:       m.table.estNumNodes,
+		RetransmitMult: conf.RetransmitMult,
+		metrics:        m.metrics,
+		labels:         m.labels.base,
+	}
 	if err := m.resolveAdvertise(); err != nil {
 		transport.Shutdown()
 		return nil, err
@@ -180,10 +188,10 @@ func installSecretKey(conf *Config) error {
 
 // buildTransport returns conf.Transport made node-aware and labelled, or a
 // new NetTransport when it is nil.
-func buildTransport(conf *Config, logger *slog.Logger) (NodeAwareTransport, error) {
+func buildTransport(conf *Config, logger *slog.Logger, sink metricSink) (NodeAwareTransport, error) {
 	t := conf.Transport
 	if t == nil {
-		nt, err := newDefaultTransport(conf, logger)
+		nt, err := newDefaultTransport(conf, logger, sink)
 		if err != nil {
 			return nil, err
 		}
@@ -203,14 +211,14 @@ func buildTransport(conf *Config, logger *slog.Logger) (NodeAwareTransport, erro
 // newDefaultTransport starts a NetTransport on conf.BindAddr and
 // conf.BindPort, retrying on port clashes when the port is chosen by the
 // kernel, and writes the chosen port back into conf.
-func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, error) {
+func newDefaultTransport(conf *Config, logger *slog.Logger, sink metricSink) (*NetTransport, error) {
 	ntc := &NetTransportConfig{
 		BindAddrs:    []string{conf.BindAddr},
 		BindPort:     conf.BindPort,
 		Logger:       conf.Logger,
 		MetricLabels: conf.MetricLabels,
 	}
-	if ntc.Logger == nil {
+	if ntc.Logger == nil || conf.Slog != nil {
 		ntc.Logger = slogToStdLogger(logger)
 	}
 	tries := 1
@@ -219,13 +227,13 @@ func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, erro
 	}
 	var lastErr error
 	for i := 0; i < tries; i++ {
-		nt, err := NewNetTransport(ntc)
+		nt, err := newNetTransport(ntc, sink)
 		if err == nil {
 			if conf.BindPort == 0 {
 				port := nt.GetAutoBindPort()
 				conf.BindPort = port
 				conf.AdvertisePort = port
-				logger.Debug("Using dynamic bind port " + strconv.Itoa(port))
+				logger.Debug("Using dynamic bind port", slog.Int("port", port))
 			}
 			return nt, nil
 		}
@@ -233,7 +241,7 @@ func newDefaultTransport(conf *Config, logger *slog.Logger) (*NetTransport, erro
 		if !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
-		logger.Debug("Got bind error: " + err.Error())
+		logger.Debug("Got bind error", logErr(err))
 	}
 	return nil, fmt.Errorf("could not set up network transport: failed to obtain an address: %w", lastErr)
 }
@@ -288,71 +296,6 @@ func (m *Memberlist) localMeta() ([]byte, error) {
 	return meta, nil
 }
 
-// Join contacts every given address and merges state with it. An address
-// is host, host:port, an IP literal or a DNS name, optionally prefixed with
-// "nodename/". It returns the number of nodes successfully contacted, and
-// an error naming every address that failed when none succeeded.
-func (m *Memberlist) Join(existing []string) (int, error) {
-	if !m.goroutines.enter() {
-		return 0, errShutdown
-	}
-	defer m.goroutines.leave()
-	ctx, cancel := context.WithTimeout(context.Background(), joinResolveTimeout(m.config))
-	defer cancel()
-	type target struct {
-		seed string
-		addr Address
-	}
-	var targets []target
-	var errs []error
-	for _, seed := range existing {
-		ips, err := m.resolver.resolveAddr(ctx, seed, m.config.BindPort)
-		if err != nil {
-			err = fmt.Errorf("failed to resolve %s: %w", seed, err)
-			errs = append(errs, err)
-			m.logger.Warn(err.Error())
-			continue
-		}
-		for _, ip := range ips {
-			hp := joinHostPort(ip.ip.String(), ip.port)
-			targets = append(targets, target{seed: seed, addr: Address{Addr: hp, Name: ip.nodeName}})
-		}
-	}
-	results := make([]error, len(targets))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxParallelJoins)
-	for i, t := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if !m.goroutines.enter() {
-				results[i] = errShutdown
-				return
-			}
-			defer m.goroutines.leave()
-			results[i] = m.pushPullNode(t.addr, true)
-		}()
-	}
-	wg.Wait()
-	joined := 0
-	for i, err := range results {
-		if err == nil {
-			joined++
-			continue
-		}
-		err = fmt.Errorf("failed to join %s: %w", targets[i].addr.Addr, err)
-		m.logger.Debug(err.Error())
-		errs = append(errs, err)
-	}
-	if joined > 0 {
-		m.followUpJoin()
-		return joined, nil
-	}
-	return 0, errors.Join(errs...)
-}
-
 // followUpJoin runs one more push/pull with a random alive node between one
 // and two probe intervals after a successful Join. The seeds' tables are a
 // snapshot: nodes that come back at the same moment (a mass restart under
@@ -373,19 +316,6 @@ func (m *Memberlist) followUpJoin() {
 	})
 }
 
-// errShutdown is returned by calls made after Shutdown.
-var errShutdown = errors.New("memberlist is shut down")
-
-// maxParallelJoins bounds the push/pulls a Join runs at once.
-const maxParallelJoins = 8
-
-func joinResolveTimeout(c *Config) time.Duration {
-	if c.TCPTimeout > 0 {
-		return c.TCPTimeout
-	}
-	return 10 * time.Second
-}
-
 // LocalNode returns a copy of the local node as others see it.
 func (m *Memberlist) LocalNode() *Node {
 	m.mu.Lock()
@@ -403,7 +333,7 @@ func (m *Memberlist) LocalNode() *Node {
 // nodes are alive. A timeout of 0 or less waits without limit.
 func (m *Memberlist) UpdateNode(timeout time.Duration) error {
 	if !m.goroutines.enter() {
-		return errShutdown
+		return ErrShutdown
 	}
 	defer m.goroutines.leave()
 	meta, err := m.localMeta()
@@ -449,7 +379,7 @@ func (m *Memberlist) waitNotify(notify chan struct{}, timeout time.Duration, msg
 	case <-timeoutCh:
 		return errors.New(msg)
 	case <-m.shutdownCh:
-		return errors.New(msg + ": memberlist shut down")
+		return fmt.Errorf("%s: %w", msg, ErrShutdown)
 	}
 }
 
@@ -482,13 +412,38 @@ func (m *Memberlist) SendToTCP(to *Node, msg []byte) error {
 }
 
 // SendBestEffort sends a user message to a node over UDP. It may be lost.
+// The message must fit in one packet of UDPBufferSize bytes with its
+// framing (a type byte, and a checksum, encryption and label when
+// configured, after compression when enabled); a larger one is refused
+// with an error matching ErrMessageTooLarge and nothing is sent.
 func (m *Memberlist) SendBestEffort(to *Node, msg []byte) error {
-	return m.rawSendMsgPacket(to.FullAddress(), to, userMessage(msg))
+	a := to.FullAddress()
+	pkt, err := m.encodePacket(a, to, userMessage(msg))
+	if err != nil {
+		return err
+	}
+	if err := m.checkPacketSize(to.Name, len(msg), pkt); err != nil {
+		return err
+	}
+	return m.writePacket(a, pkt)
+}
+
+// checkPacketSize returns an error when pkt, an encoded user message of n
+// bytes to node, with the label header would exceed UDPBufferSize. A zero
+// UDPBufferSize sets no limit.
+func (m *Memberlist) checkPacketSize(node string, n int, pkt []byte) error {
+	size := len(pkt) + labelOverhead(m.config.Label)
+	if limit := m.config.UDPBufferSize; limit > 0 && size > limit {
+		return withText(ErrMessageTooLarge, fmt.Sprintf("message of %d bytes to %s is too large for one packet: %d bytes with its framing, UDPBufferSize is %d", n, node, size, limit))
+	}
+	return nil
 }
 
 // SendReliable sends a user message to a node over a TCP stream.
 func (m *Memberlist) SendReliable(to *Node, msg []byte) error {
-	return m.sendUserMsg(to.FullAddress(), msg)
+	err := m.sendUserMsg(to.FullAddress(), msg)
+	m.noteStream(to.Name, err)
+	return err
 }
 
 func userMessage(msg []byte) []byte {
@@ -533,11 +488,8 @@ func (m *Memberlist) NumMembers() (alive int) {
 func (m *Memberlist) Leave(timeout time.Duration) error {
 	m.leaveMu.Lock()
 	defer m.leaveMu.Unlock()
-	if m.shutdown.Load() {
-		return errors.New("leave after shutdown")
-	}
-	if !m.goroutines.enter() {
-		return errors.New("leave after shutdown")
+	if m.shutdown.Load() || !m.goroutines.enter() {
+		return withText(ErrShutdown, "leave after shutdown")
 	}
 	defer m.goroutines.leave()
 	if m.leaving.Swap(true) {
@@ -612,7 +564,7 @@ func (m *Memberlist) Shutdown() error {
 	close(m.shutdownCh)
 	err := m.transport.Shutdown()
 	if err != nil {
-		m.logger.Error("Failed to shutdown transport: " + err.Error())
+		m.logger.Error("Failed to shutdown transport", logErr(err))
 	}
 	m.conns.closeAll()
 	m.stopTimers()

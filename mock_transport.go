@@ -2,7 +2,6 @@ package memberlist
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -28,7 +27,7 @@ const (
 
 // errMockTransportShutdown is returned by MockTransport methods called
 // after Shutdown.
-var errMockTransportShutdown = errors.New("mock transport is shut down")
+var errMockTransportShutdown = withText(ErrShutdown, "mock transport is shut down")
 
 // MockLinkFaults describes how a MockNetwork treats the packets sent over
 // one link, and the streams dialled over it from its source to its
@@ -153,7 +152,7 @@ func (n *MockNetwork) attachLocked(name string, port int) *MockTransport {
 // then on, the address and the name reach the new transport.
 func (n *MockNetwork) Restart(old *MockTransport) (*MockTransport, error) {
 	if old == nil || old.network != n {
-		return nil, errors.New("mock: Restart of a transport of another network")
+		return nil, fmt.Errorf("mock: Restart of a transport of another network")
 	}
 	if !old.isShutdown() {
 		return nil, fmt.Errorf("mock: Restart of %s, which has not shut down", old.addr)

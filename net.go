@@ -1,10 +1,11 @@
 package memberlist
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -60,7 +61,8 @@ func (m *Memberlist) ingest(buf []byte, from net.Addr, ts time.Time, scratch []m
 func (m *Memberlist) unwrapPacket(buf []byte, from net.Addr) ([]byte, bool) {
 	buf, label, err := RemoveLabelHeaderFromPacket(buf)
 	if err != nil {
-		m.logger.Error("Failed to remove label header from packet: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("Failed to remove label header from packet", logAddr(from), logErr(err))
 		return nil, false
 	}
 	if !m.inboundLabelOK(label, from, "packet") {
@@ -72,14 +74,15 @@ func (m *Memberlist) unwrapPacket(buf []byte, from net.Addr) ([]byte, bool) {
 		case err == nil:
 			buf = plain
 		case m.config.GossipVerifyIncoming:
-			m.logger.Error("Decrypt packet failed: "+err.Error(), "addr", LogAddress(from))
+			m.countDrop(keyUDPDecryptFailed, 1)
+			m.logger.Debug("Decrypt packet failed", logAddr(from), logErr(err))
 			return nil, false
 		}
 	}
 	payload, _, err := crcUnframePacket(buf)
 	if err != nil {
-		m.metrics.IncrCounterWithLabels(keyCRCInvalid, 1, m.labels.base)
-		m.logger.Warn("Got invalid checksum for UDP packet: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyCRCInvalid, 1)
+		m.logger.Debug("Got invalid checksum for UDP packet", logAddr(from), logErr(err))
 		return nil, false
 	}
 	return payload, true
@@ -98,14 +101,17 @@ type inbound struct {
 func (m *Memberlist) inboundLabelOK(label string, from net.Addr, kind string) bool {
 	if m.config.SkipInboundLabelCheck {
 		if label != "" {
-			m.logger.Error("unexpected double "+kind+" label header", "addr", LogAddress(from))
+			m.countDrop(keyLabelMismatch, 1)
+			level, attrs := m.refusedLevel(kind, logAddr(from))
+			m.logger.LogAttrs(context.Background(), level, "unexpected double "+kind+" label header", attrs...)
 			return false
 		}
 		return true
 	}
 	if label != m.config.Label {
-		m.metrics.IncrCounterWithLabels(keyLabelMismatch, 1, m.labels.base)
-		m.logger.Error(fmt.Sprintf("discarding %s with unacceptable label %q (want %q)", kind, label, m.config.Label), "addr", LogAddress(from))
+		m.countDrop(keyLabelMismatch, 1)
+		level, attrs := m.refusedLevel(kind, logAddr(from), slog.String("label", label), slog.String("want", m.config.Label))
+		m.logger.LogAttrs(context.Background(), level, "discarding "+kind+" with unacceptable label", attrs...)
 		return false
 	}
 	return true
@@ -115,7 +121,8 @@ func (m *Memberlist) inboundLabelOK(label string, from net.Addr, kind string) bo
 func (m *Memberlist) handleCommand(buf []byte, in *inbound, depth int) {
 	from := in.from
 	if len(buf) < 1 {
-		m.logger.Error("missing message type byte", "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("missing message type byte", logAddr(from))
 		return
 	}
 	t, body := messageType(buf[0]), buf[1:]
@@ -137,23 +144,27 @@ func (m *Memberlist) handleCommand(buf []byte, in *inbound, depth int) {
 			in.gossip = append(in.gossip, msgHandoff{t: t, body: body, from: from})
 		}
 	default:
-		m.logger.Error("msg type ("+strconv.Itoa(int(t))+") not supported", "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("msg type not supported", slog.Int(logKeyType, int(t)), logAddr(from))
 	}
 }
 
 func (m *Memberlist) handleCompound(body []byte, in *inbound, depth int) {
 	from := in.from
 	if depth >= maxNestingDepth {
-		m.logger.Error("compound message nested too deeply", "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("compound message nested too deeply", logAddr(from))
 		return
 	}
 	trunc, parts, err := decodeCompoundMessage(body)
 	if err != nil {
-		m.logger.Error("Failed to decode compound request: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("Failed to decode compound request", logAddr(from), logErr(err))
 		return
 	}
 	if trunc > 0 {
-		m.logger.Warn("Compound request had "+strconv.Itoa(trunc)+" truncated messages", "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, trunc)
+		m.logger.Debug("Compound request had truncated messages", slog.Int("truncated", trunc), logAddr(from))
 	}
 	for _, part := range parts {
 		m.handleCommand(part, in, depth+1)
@@ -163,12 +174,14 @@ func (m *Memberlist) handleCompound(body []byte, in *inbound, depth int) {
 func (m *Memberlist) handleCompressed(body []byte, in *inbound, depth int) {
 	from := in.from
 	if depth >= maxNestingDepth {
-		m.logger.Error("compressed message nested too deeply", "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("compressed message nested too deeply", logAddr(from))
 		return
 	}
 	payload, err := m.decompressMessage(body)
 	if err != nil {
-		m.logger.Error("Failed to decompress payload: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("Failed to decompress payload", logAddr(from), logErr(err))
 		return
 	}
 	m.handleCommand(payload, in, depth+1)
@@ -208,11 +221,12 @@ func replyAddress(addr []byte, port uint16, node string, from net.Addr) Address 
 func (m *Memberlist) handlePing(body []byte, from net.Addr) {
 	var p ping
 	if err := decodeMessage(body, &p); err != nil {
-		m.logger.Error("Failed to decode ping request: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("Failed to decode ping request", logAddr(from), logErr(err))
 		return
 	}
 	if p.Node != "" && p.Node != m.config.Name {
-		m.logger.Warn("Got ping for unexpected node '"+p.Node+"'", "addr", LogAddress(from))
+		m.logger.Debug("Got ping for unexpected node", logNode(p.Node), logAddr(from))
 		return
 	}
 	ack := ackResp{SeqNo: p.SeqNo}
@@ -221,7 +235,8 @@ func (m *Memberlist) handlePing(body []byte, from net.Addr) {
 	}
 	to := replyAddress(p.SourceAddr, p.SourcePort, p.SourceNode, from)
 	if err := m.encodeAndSendMsg(to, ackRespMsg, &ack); err != nil {
-		m.logger.Error("Failed to send ack: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPReplyFailed, 1)
+		m.logger.Debug("Failed to send ack", logAddr(from), logErr(err))
 	}
 }
 
@@ -230,7 +245,8 @@ func (m *Memberlist) handlePing(body []byte, from net.Addr) {
 func (m *Memberlist) handleIndirectPing(body []byte, from net.Addr) {
 	var ind indirectPingReq
 	if err := decodeMessage(body, &ind); err != nil {
-		m.logger.Error("Failed to decode indirect ping request: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("Failed to decode indirect ping request", logAddr(from), logErr(err))
 		return
 	}
 	if m.config.ProtocolVersion < 2 || ind.Port == 0 {
@@ -250,13 +266,15 @@ func (m *Memberlist) handleIndirectPing(body []byte, from net.Addr) {
 		once.Do(func() { close(answered) })
 		ack := ackResp{SeqNo: ind.SeqNo}
 		if err := m.encodeAndSendMsg(requester, ackRespMsg, &ack); err != nil {
-			m.logger.Error("Failed to forward ack: "+err.Error(), "addr", LogAddress(from))
+			m.countDrop(keyUDPReplyFailed, 1)
+			m.logger.Debug("Failed to forward ack", logAddr(from), logErr(err))
 		}
 	}
 	m.addAckHandler(p.SeqNo, ackFn, nil, m.config.ProbeTimeout, nil)
 	target := Address{Addr: joinHostPort(net.IP(ind.Target).String(), ind.Port), Name: ind.Node}
 	if err := m.encodeAndSendMsg(target, pingMsg, &p); err != nil {
-		m.logger.Error("Failed to send indirect ping: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPReplyFailed, 1)
+		m.logger.Debug("Failed to send indirect ping", logNode(ind.Node), logAddr(from), logErr(err))
 	}
 	if ind.Nack {
 		m.goroutines.Go(func() { m.nackAfterTimeout(answered, requester, ind.SeqNo) })
@@ -273,7 +291,8 @@ func (m *Memberlist) nackAfterTimeout(answered chan struct{}, requester Address,
 	case <-t.C:
 		nack := nackResp{SeqNo: seq}
 		if err := m.encodeAndSendMsg(requester, nackRespMsg, &nack); err != nil {
-			m.logger.Error("Failed to send nack: "+err.Error(), "addr", requester.Addr)
+			m.countDrop(keyUDPReplyFailed, 1)
+			m.logger.Debug("Failed to send nack", slog.String(logKeyAddr, requester.Addr), logErr(err))
 		}
 	}
 }
@@ -281,7 +300,8 @@ func (m *Memberlist) nackAfterTimeout(answered chan struct{}, requester Address,
 func (m *Memberlist) handleAck(body []byte, from net.Addr, ts time.Time) {
 	var ack ackResp
 	if err := decodeMessage(body, &ack); err != nil {
-		m.logger.Error("Failed to decode ack response: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("Failed to decode ack response", logAddr(from), logErr(err))
 		return
 	}
 	ack.Payload = cloneBytes(ack.Payload)
@@ -291,7 +311,8 @@ func (m *Memberlist) handleAck(body []byte, from net.Addr, ts time.Time) {
 func (m *Memberlist) handleNack(body []byte, from net.Addr) {
 	var nack nackResp
 	if err := decodeMessage(body, &nack); err != nil {
-		m.logger.Error("Failed to decode nack response: "+err.Error(), "addr", LogAddress(from))
+		m.countDrop(keyUDPDecodeFailed, 1)
+		m.logger.Debug("Failed to decode nack response", logAddr(from), logErr(err))
 		return
 	}
 	m.invokeNackHandler(&nack)
@@ -330,12 +351,22 @@ var errNodeNameRequired = errors.New("memberlist: node names are required by con
 // sends it to a. node, when known, decides the checksum; otherwise the node
 // is looked up by a's name and then by a's host.
 func (m *Memberlist) rawSendMsgPacket(a Address, node *Node, msg []byte) error {
+	msg, err := m.encodePacket(a, node, msg)
+	if err != nil {
+		return err
+	}
+	return m.writePacket(a, msg)
+}
+
+// encodePacket returns msg compressed, checksummed and encrypted as
+// configured for a packet to a (see rawSendMsgPacket).
+func (m *Memberlist) encodePacket(a Address, node *Node, msg []byte) ([]byte, error) {
 	if m.config.RequireNodeNames && a.Name == "" {
-		return errNodeNameRequired
+		return nil, errNodeNameRequired
 	}
 	if m.config.EnableCompression {
 		if c, err := m.compressMessage(msg); err != nil {
-			m.logger.Warn("Failed to compress payload: " + err.Error())
+			m.logger.Warn("Failed to compress payload", logErr(err))
 		} else if len(c) < len(msg) {
 			msg = c
 		}
@@ -346,11 +377,16 @@ func (m *Memberlist) rawSendMsgPacket(a Address, node *Node, msg []byte) error {
 	if m.config.EncryptionEnabled() && m.config.GossipVerifyOutgoing {
 		enc, err := m.config.Keyring.encryptPayload(m.encryptionVersion(), msg, []byte(m.config.Label))
 		if err != nil {
-			m.logger.Error("Encryption of message failed: " + err.Error())
-			return err
+			m.logger.Error("Encryption of message failed", logErr(err))
+			return nil, err
 		}
 		msg = enc
 	}
+	return msg, nil
+}
+
+// writePacket sends an encoded packet to a.
+func (m *Memberlist) writePacket(a Address, msg []byte) error {
 	m.metrics.IncrCounterWithLabels(keyUDPSent, float32(len(msg)), m.labels.base)
 	_, err := m.transport.WriteToAddress(msg, a)
 	return err
@@ -375,4 +411,16 @@ func (m *Memberlist) peerPMax(a Address, node *Node) uint8 {
 		return st.PMax
 	}
 	return 0
+}
+
+// refusedLevel returns the level and attributes of a log record about a
+// packet or stream with another label: per-packet problems are counted in
+// metrics and logged at debug, so a misbehaving peer cannot flood the log;
+// a refused stream, the sign of a misconfigured member, is a warning at
+// most once a minute (warnLevel).
+func (m *Memberlist) refusedLevel(kind string, attrs ...slog.Attr) (slog.Level, []slog.Attr) {
+	if kind == "packet" {
+		return slog.LevelDebug, attrs
+	}
+	return m.warnLevel(warnStreamLabel, attrs...)
 }

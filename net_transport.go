@@ -2,6 +2,7 @@ package memberlist
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-metrics"
@@ -32,7 +34,7 @@ const (
 
 // errNetTransportShutdown is returned by NetTransport methods called after
 // Shutdown.
-var errNetTransportShutdown = errors.New("net transport is shut down")
+var errNetTransportShutdown = withText(ErrShutdown, "net transport is shut down")
 
 // NetTransportConfig configures a NetTransport.
 type NetTransportConfig struct {
@@ -65,8 +67,11 @@ type NetTransportConfig struct {
 type NetTransport struct {
 	bindAddrs    []string
 	logger       *log.Logger
-	metricLabels []metrics.Label  // clipped, so that go-metrics' appends copy
-	metricSink   *metrics.Metrics // nil means the go-metrics global instance
+	metricLabels []metrics.Label // clipped, so that go-metrics' appends copy
+	metricSink   metricSink      // the go-metrics global instance unless set
+
+	readErrMu sync.Mutex // leaf lock
+	readErr   warnLimit  // rate limit of the "Error reading UDP packet" lines
 
 	// ifaceAddrs lists the host's interface addresses for
 	// FinalAdvertiseAddr; tests replace it.
@@ -81,6 +86,10 @@ type NetTransport struct {
 	shutdownCh   chan struct{}
 	shutdownOnce sync.Once
 	wg           sync.WaitGroup
+
+	// dialCtx is cancelled by Shutdown, ending the dials in progress.
+	dialCtx     context.Context
+	cancelDials context.CancelFunc
 }
 
 var (
@@ -92,12 +101,11 @@ var (
 // UDP, and starts the goroutines that feed PacketCh and StreamCh. On error
 // every listener already opened is closed again.
 func NewNetTransport(config *NetTransportConfig) (*NetTransport, error) {
-	return newNetTransport(config, nil)
+	return newNetTransport(config, globalMetrics{})
 }
 
-// newNetTransport is NewNetTransport with the metrics instance to emit to;
-// nil means the go-metrics global instance.
-func newNetTransport(config *NetTransportConfig, sink *metrics.Metrics) (*NetTransport, error) {
+// newNetTransport is NewNetTransport with the sink to emit metrics to.
+func newNetTransport(config *NetTransportConfig, sink metricSink) (*NetTransport, error) {
 	if config == nil || len(config.BindAddrs) == 0 {
 		return nil, errors.New("at least one bind address is required")
 	}
@@ -115,6 +123,7 @@ func newNetTransport(config *NetTransportConfig, sink *metrics.Metrics) (*NetTra
 		streamCh:     make(chan net.Conn),
 		shutdownCh:   make(chan struct{}),
 	}
+	t.dialCtx, t.cancelDials = context.WithCancel(context.Background())
 	if err := t.listen(config.BindPort); err != nil {
 		t.closeListeners()
 		return nil, err
@@ -298,6 +307,9 @@ func (t *NetTransport) WriteToAddress(b []byte, a Address) (time.Time, error) {
 		return time.Time{}, err
 	}
 	_, err = t.udpListeners[0].WriteTo(b, udpAddr)
+	if errors.Is(err, syscall.EMSGSIZE) {
+		err = alsoMatches(err, ErrMessageTooLarge)
+	}
 	return time.Now(), err
 }
 
@@ -313,13 +325,18 @@ func (t *NetTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn
 
 // DialAddressTimeout opens a TCP connection to a.Addr, waiting at most
 // timeout (zero means no timeout); a.Name is ignored. It fails after
-// Shutdown.
+// Shutdown, and a dial in progress fails when Shutdown is called, so a
+// Join to an address that drops SYNs does not hold Shutdown up.
 func (t *NetTransport) DialAddressTimeout(a Address, timeout time.Duration) (net.Conn, error) {
 	if t.shutdown.Load() {
 		return nil, errNetTransportShutdown
 	}
+	ctx := t.dialCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	dialer := net.Dialer{Timeout: timeout}
-	return dialer.Dial("tcp", a.Addr)
+	return dialer.DialContext(ctx, "tcp", a.Addr)
 }
 
 // StreamCh returns the channel of inbound TCP connections. It is never
@@ -356,14 +373,17 @@ func (t *NetTransport) IngestStream(conn net.Conn) error {
 	}
 }
 
-// Shutdown closes every listener and returns once the transport's
-// goroutines have exited. Connections already handed out through StreamCh
+// Shutdown closes every listener, makes the dials in progress fail, and
+// returns once the transport's goroutines have exited. Connections already handed out through StreamCh
 // stay open; one accepted but not yet handed out is closed. PacketCh and
 // StreamCh are not closed. Later calls do nothing and return nil.
 func (t *NetTransport) Shutdown() error {
 	t.shutdownOnce.Do(func() {
 		t.shutdown.Store(true)
 		close(t.shutdownCh)
+		if t.cancelDials != nil {
+			t.cancelDials()
+		}
 		t.closeListeners()
 	})
 	t.wg.Wait()
@@ -430,11 +450,14 @@ func (t *NetTransport) readLoop(conn net.PacketConn) {
 			if t.shutdown.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			t.logger.Printf("[ERR] memberlist: Error reading UDP packet: %v", err)
+			t.logReadError(err)
 			continue
 		}
 		if n < 1 {
-			t.logger.Printf("[ERR] memberlist: UDP packet too short (%d bytes) %s", n, LogAddress(addr))
+			// An empty datagram, which anyone can send: counted, and
+			// logged at debug so that a flood cannot fill the log.
+			t.metricSink.IncrCounterWithLabels(keyUDPDecodeFailed, 1, t.metricLabels)
+			t.logger.Printf("[DEBUG] memberlist: UDP packet too short (%d bytes) %s", n, LogAddress(addr))
 			continue
 		}
 		t.countUDPReceived(n)
@@ -447,11 +470,27 @@ func (t *NetTransport) readLoop(conn net.PacketConn) {
 	}
 }
 
+// logReadError logs a failed read from a UDP socket: at ERR at most once
+// per warnEvery, with the number of errors held back since the previous
+// line, and at DEBUG in between. A read error can repeat for every packet
+// (an ICMP error on some systems), and the loop does not pause after one.
+func (t *NetTransport) logReadError(err error) {
+	t.readErrMu.Lock()
+	var ok bool
+	var n int
+	t.readErr, ok, n = t.readErr.next(time.Now(), warnEvery)
+	t.readErrMu.Unlock()
+	switch {
+	case !ok:
+		t.logger.Printf("[DEBUG] memberlist: Error reading UDP packet: %v", err)
+	case n > 0:
+		t.logger.Printf("[ERR] memberlist: Error reading UDP packet: %v suppressed=%d", err, n)
+	default:
+		t.logger.Printf("[ERR] memberlist: Error reading UDP packet: %v", err)
+	}
+}
+
 // countUDPReceived adds n bytes to the memberlist.udp.received counter.
 func (t *NetTransport) countUDPReceived(n int) {
-	if t.metricSink != nil {
-		t.metricSink.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
-		return
-	}
-	metrics.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
+	t.metricSink.IncrCounterWithLabels(keyUDPReceived, float32(n), t.metricLabels)
 }

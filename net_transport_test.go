@@ -274,7 +274,7 @@ func TestNetTransport_ShortPacketAndMetric(t *testing.T) {
 	if p := conformRecvPacket(t, tr); string(p.Buf) != "abc" || p.From.String() != client.LocalAddr().String() {
 		t.Fatalf("received %q from %v", p.Buf, p.From)
 	}
-	want := "[ERR] memberlist: UDP packet too short (0 bytes) from=" + client.LocalAddr().String() + "\n"
+	want := "[DEBUG] memberlist: UDP packet too short (0 bytes) from=" + client.LocalAddr().String() + "\n"
 	if got := logs.String(); got != want {
 		t.Errorf("log = %q, want %q", got, want)
 	}
@@ -547,5 +547,38 @@ func BenchmarkNetTransport_Packet(b *testing.B) {
 			b.Fatal(err)
 		}
 		<-tr.PacketCh()
+	}
+}
+
+// TestNetTransport_ShutdownCancelsDial dials an address that drops SYNs,
+// with a minute's timeout, and shuts the transport down: the dial must
+// fail then, or a Join to such an address holds Memberlist.Shutdown up
+// until the dial times out.
+func TestNetTransport_ShutdownCancelsDial(t *testing.T) {
+	addr, dialing := hangingLoopbackAddr(t)
+	tr, _ := netTestTransport(t, "127.0.0.1")
+	done := make(chan error, 1)
+	go func() {
+		conn, err := tr.DialAddressTimeout(Address{Addr: addr}, time.Minute)
+		if conn != nil {
+			conn.Close()
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(conformWait)
+	for !dialing() {
+		if time.Now().After(deadline) {
+			t.Fatal("the dial did not start")
+		}
+		<-time.After(5 * time.Millisecond)
+	}
+	tr.Shutdown()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("dial to an address that drops SYNs succeeded")
+		}
+	case <-time.After(conformWait):
+		t.Fatalf("dial still running %v after Shutdown", conformWait)
 	}
 }

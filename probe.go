@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -28,6 +29,8 @@ func (m *Memberlist) schedule() {
 		if c.GossipInterval > 0 && c.GossipNodes > 0 {
 			m.goroutines.Go(func() { m.tickLoop(c.GossipInterval, gossipStagger, m.gossip) })
 		}
+		m.startRemerge()
+		m.startStreamCheck()
 	})
 }
 
@@ -82,8 +85,10 @@ func (m *Memberlist) pushPull() {
 	if len(nodes) == 0 {
 		return
 	}
-	if err := m.pushPullNode(nodes[0].FullAddress(), false); err != nil {
-		m.logger.Error("Push/Pull with "+nodes[0].Name+" failed: "+err.Error(), "node", nodes[0].Name)
+	err := m.pushPullNode(context.Background(), nodes[0].FullAddress(), false)
+	m.noteStream(nodes[0].Name, err)
+	if err != nil {
+		m.logger.Error("Push/Pull failed", logNode(nodes[0].Name), logErr(err))
 	}
 }
 
@@ -100,7 +105,11 @@ func (m *Memberlist) probe() {
 func (m *Memberlist) nextProbeTarget() (nodeState, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.table.nextProbeTarget(time.Now())
+	target, ok, reaped := m.table.nextProbeTarget(time.Now())
+	for _, st := range reaped {
+		m.noteReapedLocked(st)
+	}
+	return target, ok
 }
 
 // ackMessage is what a probe waits for: a complete ack, or the marker the

@@ -1,7 +1,7 @@
 package memberlist
 
 import (
-	"fmt"
+	"log/slog"
 	"net"
 	"time"
 )
@@ -33,7 +33,7 @@ func (m *Memberlist) probeNode(node *nodeState) {
 
 	remoteFailed, err := m.sendProbePing(node, &p)
 	if err != nil {
-		m.logger.Error("Failed to send UDP ping: "+err.Error(), "node", node.Name)
+		m.logger.Error("Failed to send UDP ping", logNode(node.Name), logErr(err))
 		return
 	}
 	if !remoteFailed {
@@ -53,11 +53,11 @@ func (m *Memberlist) probeNode(node *nodeState) {
 		return
 	}
 	if contacted := <-fallback; contacted {
-		m.logger.Warn(fmt.Sprintf("Was able to connect to %s over TCP but UDP probes failed, network may be misconfigured", node.Name))
+		m.logger.Warn("Was able to connect over TCP but UDP probes failed, network may be misconfigured", logNode(node.Name))
 		return
 	}
 	delta = probeFailureDelta(expectedNacks, len(nackCh))
-	m.logger.Info("Suspect " + node.Name + " has failed, no acks received")
+	m.logger.Info("Suspect has failed, no acks received", logNode(node.Name), slog.Uint64(logKeyInc, uint64(node.Incarnation)))
 	s := suspect{Incarnation: node.Incarnation, Node: node.Name, From: m.config.Name}
 	m.suspectNode(&s)
 }
@@ -105,7 +105,7 @@ func (m *Memberlist) waitDirectAck(node *nodeState, ackCh chan ackMessage, sent 
 		}
 		ackCh <- v // the expiry marker, for the indirect phase
 	case <-t.C:
-		m.logger.Debug("Failed UDP ping: "+node.Name+" (timeout reached)", "node", node.Name)
+		m.logger.Debug("Failed UDP ping (timeout reached)", logNode(node.Name))
 	case <-m.shutdownCh:
 		return true
 	}
@@ -135,7 +135,7 @@ func (m *Memberlist) sendIndirectPings(node *nodeState, seq uint32) int {
 			expected++
 		}
 		if err := m.encodeAndSendMsg(peer.FullAddress(), indirectPingMsg, &ind); err != nil {
-			m.logger.Error("Failed to send indirect UDP ping: "+err.Error(), "node", peer.Name)
+			m.logger.Error("Failed to send indirect UDP ping", logNode(peer.Name), slog.String("target", node.Name), logErr(err))
 		}
 	}
 	return expected
@@ -157,7 +157,7 @@ func (m *Memberlist) startTCPPing(node *nodeState, p *ping, deadline time.Time) 
 	started := m.goroutines.Go(func() {
 		ok, err := m.sendPingAndWaitForAck(addr, p, deadline)
 		if err != nil {
-			m.logger.Error("Failed fallback TCP ping: "+err.Error(), "node", node.Name)
+			m.logger.Error("Failed fallback TCP ping", logNode(node.Name), logErr(err))
 		}
 		ch <- ok
 	})
@@ -171,7 +171,7 @@ func (m *Memberlist) startTCPPing(node *nodeState, p *ping, deadline time.Time) 
 // NoPingResponseError when no ack comes within ProbeTimeout.
 func (m *Memberlist) Ping(node string, addr net.Addr) (time.Duration, error) {
 	if !m.goroutines.enter() {
-		return 0, errShutdown
+		return 0, ErrShutdown
 	}
 	defer m.goroutines.leave()
 	p := ping{
@@ -198,6 +198,6 @@ func (m *Memberlist) Ping(node string, addr net.Addr) (time.Duration, error) {
 	case <-t.C:
 	case <-m.shutdownCh:
 	}
-	m.logger.Debug("Failed UDP ping: "+node+" (timeout reached)", "node", node)
+	m.logger.Debug("Failed UDP ping (timeout reached)", logNode(node))
 	return 0, NoPingResponseError{node: node}
 }

@@ -1,24 +1,40 @@
 package memberlist
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 )
 
 // pushPullNode runs a push/pull exchange with a: it sends the local state,
-// reads the remote state and merges it.
-func (m *Memberlist) pushPullNode(a Address, join bool) error {
+// reads the remote state and merges it. When ctx is done, the exchange is abandoned: its connection is closed and
+// the error matches ctx.Err().
+func (m *Memberlist) pushPullNode(ctx context.Context, a Address, join bool) error {
 	defer m.metrics.MeasureSinceWithLabels(keyPushPullNode, time.Now(), m.labels.base)
-	conn, err := m.dialStream(a, m.config.TCPTimeout)
+	conn, err := m.dialStreamContext(ctx, a, m.config.TCPTimeout)
 	if err != nil {
 		return err
 	}
 	defer m.conns.remove(conn)
-	m.logger.Debug("Initiating push/pull sync with: "+a.Name+" "+conn.RemoteAddr().String(), "node", a.Name)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		defer stop()
+	}
+	if err := m.exchangeState(conn, a, join); err != nil {
+		return tcpDNSContextError(ctx, err)
+	}
+	return nil
+}
+
+// exchangeState sends the local state on conn, reads the remote state and
+// merges it.
+func (m *Memberlist) exchangeState(conn net.Conn, a Address, join bool) error {
+	m.logger.Debug("Initiating push/pull sync", logNode(a.Name), logConnAddr(conn))
 	m.metrics.IncrCounterWithLabels(keyTCPConnect, 1, m.labels.base)
 	if err := m.sendLocalState(conn, join, m.config.Label); err != nil {
 		return err
@@ -34,7 +50,7 @@ func (m *Memberlist) pushPullNode(a Address, join bool) error {
 		if err := newStreamDecoder(r, maxPushStateBytes).decode(&e); err != nil {
 			return err
 		}
-		return fmt.Errorf("remote error: %v", e.Error)
+		return remoteError(e.Error)
 	case pushPullMsg:
 	default:
 		return fmt.Errorf("received invalid msgType (%d), expected pushPullMsg (%d) %s", t, pushPullMsg, LogConn(conn))
@@ -125,7 +141,7 @@ func (m *Memberlist) readRemoteState(r streamReader) (bool, []pushNodeState, []b
 		return false, nil, nil, err
 	}
 	if header.Nodes < 0 || header.Nodes > maxPushStateNodes {
-		return false, nil, nil, fmt.Errorf("number of nodes in header (%d) exceeds limit", header.Nodes)
+		return false, nil, nil, withText(ErrMessageTooLarge, fmt.Sprintf("number of nodes in header (%d) exceeds limit", header.Nodes))
 	}
 	states := make([]pushNodeState, 0, min(header.Nodes, 1024))
 	for i := 0; i < header.Nodes; i++ {
@@ -139,7 +155,7 @@ func (m *Memberlist) readRemoteState(r streamReader) (bool, []pushNodeState, []b
 		}
 	}
 	if header.UserStateLen < 0 || header.UserStateLen > maxPushStateBytes {
-		return false, nil, nil, fmt.Errorf("user state length (%d) exceeds limit", header.UserStateLen)
+		return false, nil, nil, withText(ErrMessageTooLarge, fmt.Sprintf("user state length (%d) exceeds limit", header.UserStateLen))
 	}
 	var user []byte
 	if header.UserStateLen > 0 {
@@ -199,4 +215,14 @@ func remoteVersions(remote []pushNodeState) []versioned {
 		out[i] = versioned{name: remote[i].Name, state: remote[i].State, vsn: remote[i].Vsn}
 	}
 	return out
+}
+
+// remoteError returns the error for an errMsg reply whose text is msg:
+// "remote error: <msg>", matching ErrLabelMismatch when the peer refused
+// our label.
+func remoteError(msg string) error {
+	if strings.HasPrefix(msg, ErrLabelMismatch.Error()+":") {
+		return fmt.Errorf("remote error: %w", withText(ErrLabelMismatch, msg))
+	}
+	return fmt.Errorf("remote error: %s", msg)
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/google/btree"
+	metrics "github.com/hashicorp/go-metrics"
 )
 
 // Broadcast is a message that a TransmitLimitedQueue gossips to the cluster
@@ -76,6 +77,11 @@ type TransmitLimitedQueue struct {
 	// pivot and picked are scratch space for GetBroadcasts.
 	pivot  queuedBroadcast
 	picked []*queuedBroadcast
+
+	// metrics and labels receive the eviction counter; nil metrics means
+	// the go-metrics global instance. Set before first use, never changed.
+	metrics metricSink
+	labels  []metrics.Label
 }
 
 // queuedBroadcast is one entry of a TransmitLimitedQueue.
@@ -364,7 +370,8 @@ func (q *TransmitLimitedQueue) Reset() {
 
 // Prune removes broadcasts until at most maxRetain remain, dropping the
 // most-sent first, then the shortest, then the oldest, and Finishes each one
-// it removes. A negative maxRetain counts as zero.
+// it removes. A negative maxRetain counts as zero. The removed broadcasts are
+// counted in the go-metrics counter memberlist.queue.evicted.
 func (q *TransmitLimitedQueue) Prune(maxRetain int) {
 	maxRetain = max(maxRetain, 0)
 	var finished []Broadcast
@@ -384,5 +391,17 @@ func (q *TransmitLimitedQueue) Prune(maxRetain int) {
 	q.noteEmptyLocked()
 	q.mu.Unlock()
 
+	if len(finished) > 0 {
+		q.countEvicted(len(finished))
+	}
 	finishAll(finished)
+}
+
+// countEvicted adds n to the eviction counter.
+func (q *TransmitLimitedQueue) countEvicted(n int) {
+	sink := q.metrics
+	if sink == nil {
+		sink = globalMetrics{}
+	}
+	sink.IncrCounterWithLabels(keyBroadcastsEvicted, float32(n), q.labels)
 }

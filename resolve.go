@@ -92,7 +92,7 @@ func (r *addrResolver) resolveAddr(ctx context.Context, hostStr string, defaultP
 		if resolveContextEnded(ctx) != nil {
 			return nil, err
 		}
-		r.debug("TCP-first lookup failed, falling back to UDP", "addr", hostPort, "error", err)
+		r.debug("TCP-first lookup failed, falling back to UDP", logKeyAddr, hostPort, logKeyErr, err)
 	}
 	if len(ips) > 0 {
 		return ips, nil

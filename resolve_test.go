@@ -413,7 +413,7 @@ func TestResolveAddr_Fallback(t *testing.T) {
 			if s, want := resolveFormat(got), "n|192.0.2.7|7946|4\n"; s != want {
 				t.Errorf("resolveAddr = %q, want %q", s, want)
 			}
-			wantLog := "[DEBUG] memberlist: TCP-first lookup failed, falling back to UDP addr=" + tt.host + ":7946 error="
+			wantLog := "[DEBUG] memberlist: TCP-first lookup failed, falling back to UDP addr=" + tt.host + ":7946 err="
 			if !strings.HasPrefix(logBuf.String(), wantLog) {
 				t.Errorf("log = %q, want prefix %q", logBuf.String(), wantLog)
 			}

@@ -292,7 +292,7 @@ func TestRobust_ShortVsnPushPull(t *testing.T) {
 						t.Errorf("reply type %d, want the push/pull reply (sent before merging)", typ)
 					}
 					if n < 6 {
-						r.wantLog("Failed push/pull merge: Node 'pp-0' protocol version (0) is incompatible: [1, 5]")
+						r.wantLog(`Failed push/pull merge addr=pipe err="Node 'pp-0' protocol version (0) is incompatible: [1, 5]"`)
 						if r.knows("pp-0") {
 							t.Error("an entry with a short Vsn entered the table")
 						}
@@ -422,10 +422,10 @@ func TestRobust_CompoundCount(t *testing.T) {
 		want    string
 		wantMsg string // user message still handled
 	}{
-		{"count 128", pfRow(`07 80`), "Failed to decode compound request: truncated len slice", ""},
-		{"count 255 partial", pfRow(`07 ff 0001 0002 0003`), "Failed to decode compound request: truncated len slice", ""},
+		{"count 128", pfRow(`07 80`), `Failed to decode compound request addr=127.0.0.1:1 err="truncated len slice"`, ""},
+		{"count 255 partial", pfRow(`07 ff 0001 0002 0003`), `Failed to decode compound request addr=127.0.0.1:1 err="truncated len slice"`, ""},
 		{"no count", pfRow(`07`), "missing compound length byte", ""},
-		{"long declared length", pfRow(`07 02 0006 00ff 08"hello" 08"x"`), "Compound request had 1 truncated messages", "hello"},
+		{"long declared length", pfRow(`07 02 0006 00ff 08"hello" 08"x"`), "Compound request had truncated messages truncated=1", "hello"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pfRobust(t, func(r *pfRig) {
@@ -508,7 +508,7 @@ func TestRobust_StreamLabelReadFailure(t *testing.T) {
 					t.Fatal(err)
 				}
 				synctest.Wait()
-				r.wantLog("failed to receive and remove the stream label header: " + tc.want)
+				r.wantLog("failed to receive and remove the stream label header addr=10.0.0.3:2 err=" + strconv.Quote(tc.want))
 				if !tc.conn.closed.Load() {
 					t.Error("the stream was not closed")
 				}

@@ -66,7 +66,7 @@ func (k *Keyring) encryptPayloadFrom(random io.Reader, vsn encryptionVersion, ms
 	}
 	entries := k.ring.Load().keys()
 	if len(entries) == 0 {
-		return nil, fmt.Errorf("cannot encrypt: %w", errKeyringEmpty)
+		return nil, fmt.Errorf("cannot encrypt: %w", ErrKeyringEmpty)
 	}
 	out := make([]byte, encryptHeaderSize, encryptedLength(vsn, len(msg)))
 	out[0] = byte(vsn)
@@ -133,7 +133,7 @@ func (k *Keyring) decryptPayload(msg, aad []byte) ([]byte, error) {
 func (s *keyringSnapshot) open(msg, aad []byte) ([]byte, error) {
 	entries := s.keys()
 	if len(entries) == 0 {
-		return nil, errNoKeyDecrypts
+		return nil, ErrNoKeyDecrypts
 	}
 	nonce, sealed := msg[1:encryptHeaderSize], msg[encryptHeaderSize:]
 	// One buffer for every attempt: a failed Open leaves nothing behind.
@@ -154,7 +154,7 @@ func (s *keyringSnapshot) open(msg, aad []byte) ([]byte, error) {
 			return plain, nil
 		}
 	}
-	return nil, errNoKeyDecrypts
+	return nil, ErrNoKeyDecrypts
 }
 
 // pkcs7Pad appends msg to dst followed by 1 to 16 bytes of PKCS#7 padding,

@@ -298,8 +298,8 @@ func TestEncryptPayload_Errors(t *testing.T) {
 
 	_, err := (&Keyring{}).encryptPayload(maxEncryptionVersion, []byte("x"), nil)
 	assertErrString(t, err, "cannot encrypt: keyring is empty")
-	if !errors.Is(err, errKeyringEmpty) {
-		t.Fatalf("error %v does not wrap errKeyringEmpty", err)
+	if !errors.Is(err, ErrKeyringEmpty) {
+		t.Fatalf("error %v does not wrap ErrKeyringEmpty", err)
 	}
 	_, err = ring.encryptPayload(2, []byte("x"), nil)
 	assertErrString(t, err, "unsupported encryption version 2")

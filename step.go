@@ -136,11 +136,11 @@ func (m *Memberlist) aliveNode(a *alive, notify chan struct{}, bootstrap bool) {
 		return
 	}
 	if len(a.Vsn) < 6 {
-		m.logger.Warn("ignoring alive message: Vsn is not present", "node", a.Node)
+		m.logger.Warn("ignoring alive message: Vsn is not present", logNode(a.Node))
 		return
 	}
 	if !vsnValid(a.Vsn) {
-		m.logger.Warn("ignoring alive message: invalid protocol versions", "node", a.Node, "vsn", a.Vsn)
+		m.logger.Warn("ignoring alive message: invalid protocol versions", logNode(a.Node), slog.Any("vsn", a.Vsn))
 		return
 	}
 	if m.config.Alive != nil && !m.aliveAllowed(a) {
@@ -156,7 +156,7 @@ func (m *Memberlist) aliveAllowed(a *alive) bool {
 	var err error
 	m.goroutines.callback(func() { err = m.config.Alive.NotifyAlive(&n) })
 	if err != nil {
-		m.logger.Warn("ignoring alive message: "+err.Error(), "node", a.Node)
+		m.logger.Warn("ignoring alive message", logNode(a.Node), logErr(err))
 		return false
 	}
 	return true
@@ -207,6 +207,6 @@ func mergeInputs(remote []pushNodeState, me string) []any {
 func (m *Memberlist) sendAccusation(acc *accusation) {
 	// Without piggybacked gossip: the same accusation is queued for it.
 	if err := m.rawSendMsgPacket(acc.to, nil, encodeMessage(acc.t, acc.msg)); err != nil {
-		m.logger.Debug("Failed to send an accusation to "+acc.to.Addr+": "+err.Error(), "node", acc.to.Name)
+		m.logger.Debug("Failed to send an accusation", logNode(acc.to.Name), slog.String(logKeyAddr, acc.to.Addr), logErr(err))
 	}
 }

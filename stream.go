@@ -3,12 +3,13 @@ package memberlist
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
-	"strconv"
 	"time"
 )
 
@@ -50,11 +51,12 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 	}
 	defer m.conns.remove(conn)
 	m.metrics.IncrCounterWithLabels(keyTCPAccept, 1, m.labels.base)
-	m.logger.Debug("Stream connection", "addr", LogConn(conn))
+	m.logger.Debug("Stream connection", logConnAddr(conn))
 	conn.SetDeadline(time.Now().Add(m.config.TCPTimeout))
 	lconn, label, err := RemoveLabelHeaderFromStream(conn)
 	if err != nil {
-		m.logger.Error("failed to receive and remove the stream label header: "+err.Error(), "addr", LogConn(conn))
+		m.countDrop(keyTCPDecodeFailed, 1)
+		m.logger.Debug("failed to receive and remove the stream label header", logConnAddr(conn), logErr(err))
 		return
 	}
 	if !m.inboundLabelOK(label, conn.RemoteAddr(), "stream") {
@@ -67,7 +69,8 @@ func (m *Memberlist) handleConn(conn net.Conn) {
 	t, r, err := m.readStream(lconn, label)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
-			m.logger.Error("failed to receive: "+err.Error(), "addr", LogConn(conn))
+			level, attrs := m.warnLevel(warnStreamReceive, logConnAddr(conn), logErr(err))
+			m.logger.LogAttrs(context.Background(), level, "failed to receive", attrs...)
 			m.sendErrResp(lconn, err, label)
 		}
 		return
@@ -79,14 +82,16 @@ func (m *Memberlist) serveStream(conn net.Conn, t messageType, r streamReader, l
 	switch t {
 	case userMsg:
 		if err := m.readUserMsg(r); err != nil {
-			m.logger.Error("Failed to receive user message: "+err.Error(), "addr", LogConn(conn))
+			m.countDrop(keyTCPDecodeFailed, 1)
+			m.logger.Debug("Failed to receive user message", logConnAddr(conn), logErr(err))
 		}
 	case pushPullMsg:
 		m.servePushPull(conn, r, label)
 	case pingMsg:
 		m.serveTCPPing(conn, r, label)
 	default:
-		m.logger.Error("Received invalid msgType ("+strconv.Itoa(int(t))+")", "addr", LogConn(conn))
+		m.countDrop(keyTCPDecodeFailed, 1)
+		m.logger.Debug("Received invalid msgType", slog.Int(logKeyType, int(t)), logConnAddr(conn))
 	}
 }
 
@@ -99,7 +104,7 @@ func (m *Memberlist) sendLabelMismatch(conn net.Conn, got string) {
 	if m.config.SkipInboundLabelCheck {
 		got = "(label header present)"
 	}
-	msg := fmt.Sprintf("%s: stream label %q, this node's label %q", errLabelMismatch, got, m.config.Label)
+	msg := fmt.Sprintf("%s: stream label %q, this node's label %q", ErrLabelMismatch, got, m.config.Label)
 	out := encodeMessage(errMsg, &errResp{Error: msg})
 	m.replyAndDrain(conn, func() error {
 		_, err := conn.Write(out)
@@ -122,17 +127,13 @@ func (m *Memberlist) replyAndDrain(conn net.Conn, write func() error) {
 		return
 	}
 	if err := write(); err != nil {
-		m.logger.Debug("Failed to send refusal: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Debug("Failed to send refusal", logConnAddr(conn), logErr(err))
 		conn.Close()
 	} else if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite() // tell a dialer waiting for EOF that the reply is complete
 	}
 	<-drained
 }
-
-// errLabelMismatch is wrapped into Join errors when the seed refused the
-// stream because its label differs.
-var errLabelMismatch = errors.New("label mismatch")
 
 func (m *Memberlist) sendErrResp(conn net.Conn, cause error, label string) {
 	out := encodeMessage(errMsg, &errResp{Error: cause.Error()})
@@ -142,36 +143,42 @@ func (m *Memberlist) sendErrResp(conn net.Conn, cause error, label string) {
 func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) {
 	defer m.pushPullReq.Add(-1)
 	if m.pushPullReq.Add(1) >= maxPushPullRequests {
-		m.logger.Error("Too many pending push/pull requests", "addr", LogConn(conn))
+		m.countDrop(keyPushPullRefused, 1)
+		level, attrs := m.warnLevel(warnPushPullCap, logConnAddr(conn))
+		m.logger.LogAttrs(context.Background(), level, "Too many pending push/pull requests", attrs...)
 		return
 	}
 	join, remote, user, err := m.readRemoteState(r)
 	if err != nil {
-		m.logger.Error("Failed to read remote state: "+err.Error(), "addr", LogConn(conn))
+		m.countDrop(keyTCPDecodeFailed, 1)
+		level, attrs := m.warnLevel(warnRemoteState, logConnAddr(conn), logErr(err))
+		m.logger.LogAttrs(context.Background(), level, "Failed to read remote state", attrs...)
 		return
 	}
 	if err := m.sendLocalState(conn, join, label); err != nil {
-		m.logger.Error("Failed to push local state: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Debug("Failed to push local state", logConnAddr(conn), logErr(err))
 		return
 	}
 	if err := m.mergeRemoteState(join, remote, user); err != nil {
-		m.logger.Error("Failed push/pull merge: "+err.Error(), "addr", LogConn(conn))
+		level, attrs := m.warnLevel(warnRemoteMerge, logConnAddr(conn), logErr(err))
+		m.logger.LogAttrs(context.Background(), level, "Failed push/pull merge", attrs...)
 	}
 }
 
 func (m *Memberlist) serveTCPPing(conn net.Conn, r streamReader, label string) {
 	var p ping
 	if err := newStreamDecoder(r, maxPushStateBytes).decode(&p); err != nil {
-		m.logger.Error("Failed to decode ping: "+err.Error(), "addr", LogConn(conn))
+		m.countDrop(keyTCPDecodeFailed, 1)
+		m.logger.Debug("Failed to decode ping", logConnAddr(conn), logErr(err))
 		return
 	}
 	if p.Node != "" && p.Node != m.config.Name {
-		m.logger.Warn("Got ping for unexpected node "+p.Node, "addr", LogConn(conn))
+		m.logger.Debug("Got ping for unexpected node", logNode(p.Node), logConnAddr(conn))
 		return
 	}
 	out := encodeMessage(ackRespMsg, &ackResp{SeqNo: p.SeqNo})
 	if err := m.rawSendMsgStream(conn, out, label); err != nil {
-		m.logger.Error("Failed to send ack: "+err.Error(), "addr", LogConn(conn))
+		m.logger.Debug("Failed to send ack", logConnAddr(conn), logErr(err))
 	}
 }
 
@@ -188,8 +195,10 @@ func (m *Memberlist) readStream(conn net.Conn, label string) (messageType, strea
 	case messageType(t) == errMsg:
 		return errMsg, r, nil // a plaintext refusal, such as a label mismatch
 	case encrypted && !m.config.EncryptionEnabled():
+		m.countDrop(keyTCPDecryptFailed, 1)
 		return 0, nil, errors.New("remote state is encrypted and encryption is not configured")
 	case !encrypted && m.config.EncryptionEnabled() && m.config.GossipVerifyIncoming:
+		m.countDrop(keyTCPDecryptFailed, 1)
 		return 0, nil, errors.New("encryption is configured but remote state is not encrypted")
 	}
 	if encrypted {
@@ -198,28 +207,40 @@ func (m *Memberlist) readStream(conn net.Conn, label string) (messageType, strea
 			return 0, nil, err
 		}
 		if len(plain) == 0 {
+			m.countDrop(keyTCPDecryptFailed, 1)
 			return 0, nil, errors.New("decrypted message is empty")
 		}
 		t, r = plain[0], bytes.NewReader(plain[1:])
 	}
 	if messageType(t) == compressMsg {
-		var c compress
-		if err := newStreamDecoder(r, maxDecompressedBytes).decode(&c); err != nil {
-			return 0, nil, err
-		}
-		if c.Algo != lzwAlgo {
-			return 0, nil, fmt.Errorf("cannot decompress unknown algorithm %d", c.Algo)
-		}
-		plain, err := m.lzw.decompress(c.Buf, maxDecompressedBytes)
+		plain, err := m.decompressStream(r)
 		if err != nil {
+			m.countDrop(keyTCPDecodeFailed, 1)
 			return 0, nil, err
-		}
-		if len(plain) == 0 {
-			return 0, nil, errors.New("decompressed message is empty")
 		}
 		t, r = plain[0], bytes.NewReader(plain[1:])
 	}
 	return messageType(t), r, nil
+}
+
+// decompressStream reads a compress wrapper from r and returns the
+// decompressed message, which is not empty.
+func (m *Memberlist) decompressStream(r streamReader) ([]byte, error) {
+	var c compress
+	if err := newStreamDecoder(r, maxDecompressedBytes).decode(&c); err != nil {
+		return nil, err
+	}
+	if c.Algo != lzwAlgo {
+		return nil, fmt.Errorf("cannot decompress unknown algorithm %d", c.Algo)
+	}
+	plain, err := m.lzw.decompress(c.Buf, maxDecompressedBytes)
+	if err != nil {
+		return nil, err
+	}
+	if len(plain) == 0 {
+		return nil, errors.New("decompressed message is empty")
+	}
+	return plain, nil
 }
 
 // decryptRemoteState reads and decrypts an encrypted stream frame whose type
@@ -232,10 +253,12 @@ func (m *Memberlist) decryptRemoteState(r streamReader, label string) ([]byte, e
 	}
 	size := binary.BigEndian.Uint32(header[1:])
 	if size > maxPushStateBytes {
-		return nil, fmt.Errorf("remote node state is larger than limit (%d)", size)
+		m.countDrop(keyTCPDecodeFailed, 1)
+		return nil, withText(ErrMessageTooLarge, fmt.Sprintf("remote node state is larger than limit (%d)", size))
 	}
 	if size > remoteStateWarnSize {
-		m.logger.Warn(fmt.Sprintf("remote node state size: (%d) limit: (%d)", size, maxPushStateBytes))
+		level, attrs := m.warnLevel(warnRemoteLarge, slog.Uint64("size", uint64(size)), slog.Int("limit", maxPushStateBytes))
+		m.logger.LogAttrs(context.Background(), level, "remote node state is large", attrs...)
 	}
 	m.metrics.AddSampleWithLabels(keySizeRemote, float32(size), m.labels.base)
 	cipherText, err := readFull(r, int(size))
@@ -243,7 +266,11 @@ func (m *Memberlist) decryptRemoteState(r streamReader, label string) ([]byte, e
 		return nil, err
 	}
 	aad := append(header[:], label...)
-	return m.config.Keyring.decryptPayload(cipherText, aad)
+	plain, err := m.config.Keyring.decryptPayload(cipherText, aad)
+	if err != nil {
+		m.countDrop(keyTCPDecryptFailed, 1)
+	}
+	return plain, err
 }
 
 // readFull reads exactly n bytes, growing the buffer as data arrives so a
@@ -263,7 +290,7 @@ func (m *Memberlist) rawSendMsgStream(conn net.Conn, msg []byte, label string) e
 	if m.config.EnableCompression {
 		c, err := m.compressMessage(msg)
 		if err != nil {
-			m.logger.Error("Failed to compress payload: " + err.Error())
+			m.logger.Error("Failed to compress payload", logErr(err))
 		} else {
 			msg = c
 		}
@@ -271,7 +298,7 @@ func (m *Memberlist) rawSendMsgStream(conn net.Conn, msg []byte, label string) e
 	if m.config.EncryptionEnabled() && m.config.GossipVerifyOutgoing {
 		enc, err := m.encryptLocalState(msg, label)
 		if err != nil {
-			m.logger.Error("Failed to encrypt local state: " + err.Error())
+			m.logger.Error("Failed to encrypt local state", logErr(err))
 			return err
 		}
 		msg = enc
@@ -311,7 +338,7 @@ func (m *Memberlist) readUserMsg(r streamReader) error {
 		return err
 	}
 	if h.UserMsgLen < 0 || h.UserMsgLen > maxUserMsgBytes {
-		return fmt.Errorf("user message length (%d) exceeds limit", h.UserMsgLen)
+		return withText(ErrMessageTooLarge, fmt.Sprintf("user message length (%d) exceeds limit", h.UserMsgLen))
 	}
 	buf, err := readFull(r, h.UserMsgLen)
 	if err != nil {
@@ -333,7 +360,7 @@ func (m *Memberlist) dialStream(a Address, timeout time.Duration) (net.Conn, err
 		return nil, err
 	}
 	if !m.conns.add(conn) {
-		return nil, errors.New("memberlist is shut down")
+		return nil, ErrShutdown
 	}
 	return conn, nil
 }
@@ -359,6 +386,12 @@ func (m *Memberlist) sendPingAndWaitForAck(a Address, p *ping, deadline time.Tim
 	if err != nil {
 		return false, nil
 	}
+	return m.pingOverStream(conn, p, deadline)
+}
+
+// pingOverStream sends p on conn, closes conn, and reports whether the
+// ack came before deadline.
+func (m *Memberlist) pingOverStream(conn net.Conn, p *ping, deadline time.Time) (bool, error) {
 	defer m.conns.remove(conn)
 	conn.SetDeadline(deadline)
 	if err := m.rawSendMsgStream(conn, encodeMessage(pingMsg, p), m.config.Label); err != nil {

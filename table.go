@@ -2,7 +2,6 @@ package memberlist
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -92,7 +91,7 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 	st, known := t.nodeMap[a.Node]
 	if !known || !bytes.Equal(st.Addr, a.Addr) || st.Port != a.Port {
 		if err := t.conf.IPAllowed(a.Addr); err != nil {
-			e.log(slog.LevelWarn, "Rejected node: "+err.Error(), "node", a.Node)
+			e.log(slog.LevelWarn, "Rejected node", logNode(a.Node), logErr(err))
 			return
 		}
 	}
@@ -117,14 +116,15 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 		return
 	}
 	if addrUpdate {
-		e.log(slog.LevelInfo, fmt.Sprintf("Updating address for left or failed node %s from %v:%d to %v:%d",
-			a.Node, st.Addr, st.Port, net.IP(a.Addr), a.Port))
+		e.log(slog.LevelInfo, "Updating address for left or failed node", logNode(a.Node),
+			slog.String("from", joinHostPort(net.IP(st.Addr).String(), st.Port)),
+			slog.String("to", joinHostPort(net.IP(a.Addr).String(), a.Port)))
 	}
 	t.stopSuspicion(a.Node, e)
 	oldState, oldMeta := st.State, st.Meta
 	if action == aliveRefute {
 		t.refute(st, a.Incarnation, e)
-		e.log(slog.LevelWarn, "Refuting an alive message", "node", a.Node, "inc", a.Incarnation)
+		e.log(slog.LevelWarn, "Refuting an alive message", logNode(a.Node), slog.Uint64(logKeyInc, uint64(a.Incarnation)))
 	} else {
 		t.update(st, in, now, e)
 	}
@@ -139,8 +139,10 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 
 // conflict reports an alive that claims a known name at another address.
 func (t *table) conflict(st *nodeState, a *alive, e *effects) {
-	e.log(slog.LevelError, fmt.Sprintf("Conflicting address for %s. Mine: %v:%d Theirs: %v:%d Old state: %v",
-		a.Node, st.Addr, st.Port, net.IP(a.Addr), a.Port, st.State))
+	e.log(slog.LevelError, "Conflicting address", logNode(a.Node),
+		slog.String("mine", joinHostPort(net.IP(st.Addr).String(), st.Port)),
+		slog.String("theirs", joinHostPort(net.IP(a.Addr).String(), a.Port)),
+		slog.String("state", st.State.metricsString()))
 	if t.conf.Conflict != nil {
 		other := Node{Name: a.Node, Addr: cloneBytes(a.Addr), Port: a.Port, Meta: cloneBytes(a.Meta)}
 		e.events = append(e.events, event{kind: conflictEvent, node: st.node(), other: other})
@@ -214,7 +216,7 @@ func (t *table) suspect(s *suspect, now time.Time, e *effects) {
 		return
 	case suspectRefute:
 		t.refute(st, s.Incarnation, e)
-		e.log(slog.LevelWarn, "Refuting a suspect message (from: "+s.From+")", "node", s.Node)
+		e.log(slog.LevelWarn, "Refuting a suspect message", logNode(s.Node), slog.String("from", s.From), slog.Uint64(logKeyInc, uint64(s.Incarnation)))
 		return
 	}
 	e.broadcast(s.Node, suspectMsg, s, nil)
@@ -278,7 +280,7 @@ func (t *table) expire(x suspicionExpiry, now time.Time, e *effects) {
 	if k > 0 && confirmations < k {
 		e.count(keyDegradedTimeout)
 	}
-	e.log(slog.LevelInfo, fmt.Sprintf("Marking %s as failed, suspect timeout reached (%d peer confirmations)", x.name, confirmations))
+	e.log(slog.LevelInfo, "Marking as failed, suspect timeout reached", logNode(x.name), slog.Int("confirmations", confirmations))
 	t.dead(&dead{Incarnation: st.Incarnation, Node: x.name, From: t.conf.Name}, now, e)
 }
 
@@ -305,7 +307,7 @@ func (t *table) dead(d *dead, now time.Time, e *effects) {
 		return
 	case deadRefute:
 		t.refute(st, d.Incarnation, e)
-		e.log(slog.LevelWarn, "Refuting a dead message (from: "+d.From+")", "node", d.Node)
+		e.log(slog.LevelWarn, "Refuting a dead message", logNode(d.Node), slog.String("from", d.From), slog.Uint64(logKeyInc, uint64(d.Incarnation)))
 		return
 	}
 	var notify chan struct{}
@@ -334,11 +336,11 @@ func (t *table) event(kind eventKind, st *nodeState, e *effects) {
 // nextProbeTarget advances the probe index past the local node and dead or
 // left nodes (SWIM §4.3, round robin over a shuffled order), reaping and
 // reshuffling the table at each wrap-around, and returns a copy of the next
-// node to probe.
-func (t *table) nextProbeTarget(now time.Time) (nodeState, bool) {
+// node to probe, and the entries reaped on the way.
+func (t *table) nextProbeTarget(now time.Time) (target nodeState, ok bool, reaped []*nodeState) {
 	for checked := 0; checked < len(t.nodes); {
 		if t.probeIndex >= len(t.nodes) {
-			t.reap(now)
+			reaped = append(reaped, t.reap(now)...)
 			t.probeIndex = 0
 			checked++
 			continue
@@ -351,14 +353,14 @@ func (t *table) nextProbeTarget(now time.Time) (nodeState, bool) {
 		}
 		cp := *st
 		cp.Node = st.node()
-		return cp, true
+		return cp, true, reaped
 	}
-	return nodeState{}, false
+	return nodeState{}, false, reaped
 }
 
 // reap drops dead and left nodes older than GossipToTheDeadTime, leaving a
-// grave for each, and shuffles the probe order.
-func (t *table) reap(now time.Time) {
+// grave for each, shuffles the probe order, and returns the dropped nodes.
+func (t *table) reap(now time.Time) (reaped []*nodeState) {
 	lifetime, limit := t.graveLifetime(), graveLimit(len(t.nodes))
 	t.graves.expire(now, lifetime)
 	kept := t.nodes[:0]
@@ -366,6 +368,7 @@ func (t *table) reap(now time.Time) {
 		if st.DeadOrLeft() && now.Sub(st.StateChange) > t.conf.GossipToTheDeadTime {
 			delete(t.nodeMap, st.Name)
 			t.graves.dig(st.Name, st.Incarnation, st.State, now, limit).bySuspect = st.suspectRaised
+			reaped = append(reaped, st)
 			continue
 		}
 		kept = append(kept, st)
@@ -374,4 +377,5 @@ func (t *table) reap(now time.Time) {
 	t.nodes = kept
 	t.numNodes.Store(int64(len(kept)))
 	t.order.Shuffle(len(kept), func(i, j int) { kept[i], kept[j] = kept[j], kept[i] })
+	return reaped
 }

@@ -3,6 +3,7 @@ package memberlist
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -30,7 +31,8 @@ import (
 // dead x@3 from b", "+notify" when the broadcast closes a channel),
 // events ("join x", "leave x", "update x", "conflict x"), timers ("timer
 // x 24s", "stop x"), accusations sent ("tell 10.0.0.1:7946 dead x@3 from
-// a"), the health delta ("health +1"), log lines ("warn: text") and
+// a"), the health delta ("health +1"), log lines ("warn: text key=value")
+// and
 // counters ("count msg.alive").
 
 // tableScript runs script against a fresh table of node "a" whose Config
@@ -174,7 +176,13 @@ func (e *effects) String() string {
 		out = append(out, fmt.Sprintf("health %+d", e.awareness))
 	}
 	for _, r := range e.logs {
-		out = append(out, strings.ToLower(r.level.String())+": "+r.msg)
+		line := strings.ToLower(r.level.String()) + ": " + r.msg
+		for _, a := range r.args {
+			if attr, ok := a.(slog.Attr); ok {
+				line += " " + attr.String()
+			}
+		}
+		out = append(out, line)
 	}
 	for _, key := range e.counters {
 		out = append(out, "count "+strings.Join(key[1:], "."))
@@ -221,12 +229,12 @@ alive x 2 => -
 alive x 4 => bcast alive x@4; count msg.alive
 alive x 5 meta m1 => bcast alive x@5; update x; count msg.alive
 # Another address for a live name is a conflict.
-alive x 6 addr 10.9.9.9 => conflict x; error: Conflicting address for x. Mine: 10.0.0.1:7946 Theirs: 10.9.9.9:7946 Old state: 0
+alive x 6 addr 10.9.9.9 => conflict x; error: Conflicting address node=x mine=10.0.0.1:7946 theirs=10.9.9.9:7946 state=alive
 # About us: the same incarnation and meta is silently ignored; anything else is refuted.
 alive a 1 => -
 alive a 0 => -
-alive a 1 meta other => bcast alive a@2; health +1; warn: Refuting an alive message; count msg.alive
-alive a 7 => bcast alive a@8; health +1; warn: Refuting an alive message; count msg.alive
+alive a 1 meta other => bcast alive a@2; health +1; warn: Refuting an alive message node=a inc=1; count msg.alive
+alive a 7 => bcast alive a@8; health +1; warn: Refuting an alive message node=a inc=7; count msg.alive
 # Our own announcement (UpdateNode) with new meta is applied.
 alive a 9 meta m2 bootstrap => bcast alive a@9; update a; count msg.alive
 table a alive@9 b alive@1 c alive@1 d alive@1 x alive@5
@@ -240,12 +248,12 @@ func TestTableAliveAddresses(t *testing.T) {
 	tableScript(t, tableStart+`
 alive x 1 => bcast alive x@1; join x; count msg.alive
 dead x 1 from x => bcast dead x@1 from x; leave x; count msg.dead
-alive x 1 addr 10.0.0.9 => bcast alive x@1; join x; info: Updating address for left or failed node x from 10.0.0.1:7946 to 10.0.0.9:7946; count msg.alive
+alive x 1 addr 10.0.0.9 => bcast alive x@1; join x; info: Updating address for left or failed node node=x from=10.0.0.1:7946 to=10.0.0.9:7946; count msg.alive
 dead x 1 from b => bcast dead x@1 from b; leave x; count msg.dead
-alive x 2 addr 10.0.0.8 => conflict x; error: Conflicting address for x. Mine: 10.0.0.9:7946 Theirs: 10.0.0.8:7946 Old state: 2
+alive x 2 addr 10.0.0.8 => conflict x; error: Conflicting address node=x mine=10.0.0.9:7946 theirs=10.0.0.8:7946 state=dead
 wait 11s
-alive x 2 addr 10.0.0.8 => bcast alive x@2; join x; info: Updating address for left or failed node x from 10.0.0.9:7946 to 10.0.0.8:7946; count msg.alive
-alive y 1 addr 192.168.1.1 => warn: Rejected node: 192.168.1.1 is not allowed
+alive x 2 addr 10.0.0.8 => bcast alive x@2; join x; info: Updating address for left or failed node node=x from=10.0.0.9:7946 to=10.0.0.8:7946; count msg.alive
+alive y 1 addr 192.168.1.1 => warn: Rejected node node=y err=192.168.1.1 is not allowed
 table a alive@1 b alive@1 c alive@1 d alive@1 x alive@2
 `, func(c *Config) {
 		c.DeadNodeReclaimTime = 10 * time.Second
@@ -273,7 +281,7 @@ alive b 2 addr 10.0.0.2 => bcast alive b@2; stop b; count msg.alive
 dead c 1 from b => bcast dead c@1 from b; leave c; count msg.dead
 suspect c 1 from d => -
 # About us: refuted, never applied.
-suspect a 1 from b => bcast alive a@2; health +1; warn: Refuting a suspect message (from: b)
+suspect a 1 from b => bcast alive a@2; health +1; warn: Refuting a suspect message node=a from=b inc=1
 table a alive@2 b alive@2 c dead@1 d alive@1
 `, nil)
 }
@@ -285,13 +293,13 @@ func TestTableExpiry(t *testing.T) {
 	tableScript(t, tableStart+`
 suspect b 1 from c => bcast suspect b@1 from c; timer b 24s; count msg.suspect
 wait 24s
-expire b => bcast dead b@1 from a; leave b; stop b; info: Marking b as failed, suspect timeout reached (0 peer confirmations); count degraded.timeout; count msg.dead
+expire b => bcast dead b@1 from a; leave b; stop b; info: Marking as failed, suspect timeout reached node=b confirmations=0; count degraded.timeout; count msg.dead
 expire b => -
 suspect c 1 from b => bcast suspect c@1 from b; timer c 24s; count msg.suspect
 suspect c 1 from d => bcast suspect c@1 from d; timer c 11.381s
 suspect c 1 from a => bcast suspect c@1 from a; timer c 4s
 wait 4s
-expire c => bcast dead c@1 from a; leave c; stop c; info: Marking c as failed, suspect timeout reached (2 peer confirmations); count msg.dead
+expire c => bcast dead c@1 from a; leave c; stop c; info: Marking as failed, suspect timeout reached node=c confirmations=2; count msg.dead
 table a alive@1 b dead@1 c dead@1 d alive@1
 `, func(c *Config) { c.Events = &recordingDelegate{} })
 }
@@ -305,7 +313,7 @@ dead b 1 from b => bcast dead b@1 from b; leave b; count msg.dead
 dead b 1 from c => -
 suspect c 1 from b => bcast suspect c@1 from b; timer c 24s; count msg.suspect
 dead c 1 from d => bcast dead c@1 from d; leave c; stop c; count msg.dead
-dead a 1 from b => bcast alive a@2; health +1; warn: Refuting a dead message (from: b)
+dead a 1 from b => bcast alive a@2; health +1; warn: Refuting a dead message node=a from=b inc=1
 table a alive@2 b left@1 c dead@1 d alive@1
 leaving
 dead a 2 from a => bcast dead a@2 from a +notify; leave a; count msg.dead
@@ -389,8 +397,8 @@ table a alive@1 b alive@8 c alive@1 d alive@1
 // the alive at the maximum over a suspect or dead at the maximum.
 func TestTableIncarnationOverflow(t *testing.T) {
 	tableScript(t, tableStart+`
-suspect a 4294967295 from b => bcast alive a@4294967295; health +1; warn: Refuting a suspect message (from: b)
-dead a 4294967295 from b => bcast alive a@4294967295; health +1; warn: Refuting a dead message (from: b)
+suspect a 4294967295 from b => bcast alive a@4294967295; health +1; warn: Refuting a suspect message node=a from=b inc=4294967295
+dead a 4294967295 from b => bcast alive a@4294967295; health +1; warn: Refuting a dead message node=a from=b inc=4294967295
 suspect b 4294967295 from c => bcast suspect b@4294967295 from c; timer b 24s; count msg.suspect
 alive b 4294967295 addr 10.0.0.2 => bcast alive b@4294967295; stop b; count msg.alive
 dead b 4294967295 from c => bcast dead b@4294967295 from c; leave b; count msg.dead

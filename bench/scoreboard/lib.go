@@ -60,6 +60,9 @@ type node interface {
 	numMembers() int
 	health() int
 	updateNode(timeout time.Duration) error
+	// streamFailures names the members this node reports as reachable
+	// over packets only; hashicorp/memberlist has no such report.
+	streamFailures() []string
 }
 
 // member is one entry of a node's Members(): alive or suspect.
@@ -100,8 +103,16 @@ func (n oursNode) health() int                      { return n.ml.GetHealthScore
 func (n oursNode) numMembers() int                  { return n.ml.NumMembers() }
 func (n oursNode) updateNode(d time.Duration) error { return n.ml.UpdateNode(d) }
 func (n oursNode) members() []member                { return membersOf(n.ml.Members(), addrOfOurs) }
-func addrOfOurs(m *ours.Node) (string, string)      { return m.Name, m.Address() }
-func addrOfTheirs(m *theirs.Node) (string, string)  { return m.Name, m.Address() }
+
+func (n oursNode) streamFailures() []string {
+	var out []string
+	for _, f := range n.ml.StreamFailures() {
+		out = append(out, f.Node)
+	}
+	return out
+}
+func addrOfOurs(m *ours.Node) (string, string)     { return m.Name, m.Address() }
+func addrOfTheirs(m *theirs.Node) (string, string) { return m.Name, m.Address() }
 func membersOf[N any](ns []*N, f func(*N) (string, string)) []member {
 	out := make([]member, len(ns))
 	for i, n := range ns {
@@ -142,6 +153,7 @@ func (n theirsNode) health() int                      { return n.ml.GetHealthSco
 func (n theirsNode) numMembers() int                  { return n.ml.NumMembers() }
 func (n theirsNode) updateNode(d time.Duration) error { return n.ml.UpdateNode(d) }
 func (n theirsNode) members() []member                { return membersOf(n.ml.Members(), addrOfTheirs) }
+func (n theirsNode) streamFailures() []string         { return nil }
 
 // setTimings copies the non-zero fields of t into a library's Config fields.
 func setTimings(probe, probeTimeout, gossip, pushPull *time.Duration, suspMult, suspMax *int,

@@ -2,6 +2,7 @@ package scoreboard
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	ours "github.com/gossip-go/memberlist"
@@ -29,11 +30,8 @@ func pause(s size) scenario {
 				w.net.Pause(x)
 				time.Sleep(hold)
 				w.net.Resume(x)
-				took, ok := w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, 2*time.Minute)
-				if !ok {
-					worst = never
-				} else if !worst.Never && took.Seconds() > worst.V {
-					worst = secs(took)
+				if v := w.timeUntilConverged(names, 100*time.Millisecond, 2*time.Minute); v.Never || (!worst.Never && v.V > worst.V) {
+					worst = v
 				}
 				c := 0
 				for _, e := range w.events.since(ti) {
@@ -91,7 +89,23 @@ func tcpDead(s size) scenario {
 			s0, w0 := w.counter("memberlist.msg.suspect"), w.logs.warns.Load()
 			w.net.ResetStats()
 			w.net.SetNode(x, ours.MockNodeFaults{Streams: ours.MockStreamRefuse})
-			health := w.sample(d, time.Second, func() float64 { return float64(w.nodes[x].health()) })
+			firstRefused, firstReport := time.Duration(-1), time.Duration(-1)
+			mostReporting := 0.0
+			health := w.sample(d, time.Second, func() float64 {
+				if firstRefused < 0 && w.net.TotalStats().StreamsRefused > 0 {
+					firstRefused = time.Since(t0)
+				}
+				r := w.reporting(names, x)
+				if r > 0 && firstReport < 0 {
+					firstReport = time.Since(t0)
+				}
+				mostReporting = max(mostReporting, float64(r))
+				return float64(w.nodes[x].health())
+			})
+			reported := secs(firstReport - firstRefused)
+			if firstReport < 0 {
+				reported = never
+			}
 			refused := w.net.TotalStats().StreamsRefused
 			w.net.SetNode(x, ours.MockNodeFaults{})
 			maxH := 0.0
@@ -105,7 +119,26 @@ func tcpDead(s size) scenario {
 				higher("its max health score", "", num(maxH)),
 				higher("warnings and errors logged", "", num(float64(w.logs.warns.Load()-w0))),
 				lower("streams refused", "", num(float64(refused))),
+				lower("from the first refused stream to the first report (StreamFailures)", "s", reported),
+				higher("nodes reporting it, or it reporting a peer, most at once", "", num(mostReporting)),
 			}, nil
 		},
 	}
+}
+
+// reporting returns how many of the named nodes report x as reachable
+// over packets only, counting x itself when it reports any peer (its own
+// streams fail, so it fails to reach everyone).
+func (w *world) reporting(names []string, x string) int {
+	n := 0
+	for _, name := range names {
+		nd, ok := w.nodes[name]
+		if !ok {
+			continue
+		}
+		if f := nd.streamFailures(); slices.Contains(f, x) || (name == x && len(f) > 0) {
+			n++
+		}
+	}
+	return n
 }

@@ -77,17 +77,31 @@ func (l *logCounter) Write(b []byte) (int, error) {
 	if bytes.Contains(b, []byte("[WARN]")) || bytes.Contains(b, []byte("[ERR]")) {
 		l.warns.Add(1)
 	}
-	if _, rest, ok := bytes.Cut(b, []byte("Marking ")); ok {
-		if name, _, ok := bytes.Cut(rest, []byte(" as failed")); ok {
-			l.mu.Lock()
-			if l.failed == nil {
-				l.failed = map[string]int{}
-			}
-			l.failed[string(name)]++
-			l.mu.Unlock()
+	if name, ok := failedName(b); ok {
+		l.mu.Lock()
+		if l.failed == nil {
+			l.failed = map[string]int{}
 		}
+		l.failed[name]++
+		l.mu.Unlock()
 	}
 	return len(b), nil
+}
+
+// failedName finds the node named in a "suspect timeout" log line: theirs
+// writes "Marking NAME as failed, ...", ours "Marking as failed, ...
+// node=NAME ...".
+func failedName(line []byte) (string, bool) {
+	_, rest, ok := bytes.Cut(line, []byte("Marking "))
+	if !ok || !bytes.Contains(rest, []byte("as failed")) {
+		return "", false
+	}
+	if _, attr, ok := bytes.Cut(rest, []byte(" node=")); ok {
+		name, _, _ := bytes.Cut(attr, []byte(" "))
+		return string(bytes.TrimSpace(name)), true
+	}
+	name, _, ok := bytes.Cut(rest, []byte(" as failed"))
+	return string(name), ok
 }
 
 // failures returns how many "Marking NAME as failed" lines named name.
@@ -289,6 +303,17 @@ func (w *world) waitUntil(cond func() bool, step, max time.Duration) (time.Durat
 		}
 		time.Sleep(step)
 	}
+}
+
+// timeUntilConverged waits, polling every step, until every node of names
+// lists exactly names (see converged), and returns how long that took, or
+// never when it did not happen within max.
+func (w *world) timeUntilConverged(names []string, step, max time.Duration) value {
+	took, ok := w.waitUntil(func() bool { return w.converged(names) }, step, max)
+	if !ok {
+		return never
+	}
+	return secs(took)
 }
 
 // wrongPairs counts the (observer, subject) pairs, for every running

@@ -80,7 +80,7 @@ func serve(ctx context.Context, opts *options, logger *slog.Logger) error {
 	}
 	members := newMembership(logger, opts.departedTTL, time.Now)
 	conf.Events = members
-	conf.Logger = libraryLogger(logger)
+	conf.Slog = libraryLogger(logger)
 	if opts.meta != "" {
 		conf.Delegate = metaDelegate(opts.meta)
 	}
