@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,6 +71,7 @@ type hostileSampler struct {
 	mu       sync.Mutex
 	peak     leakCounts
 	peakHeap uint64
+	peakLive uint64 // live heap as of the last collection
 	peakRSS  uint64
 	stop     chan struct{}
 	done     chan struct{}
@@ -99,12 +101,36 @@ func (s *hostileSampler) sample() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rss := readRSS()
+	live := liveHeap()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.peak.goroutines = max(s.peak.goroutines, c.goroutines)
 	s.peak.fds = max(s.peak.fds, c.fds)
 	s.peakHeap = max(s.peakHeap, ms.HeapInuse)
+	s.peakLive = max(s.peakLive, live)
 	s.peakRSS = max(s.peakRSS, rss)
+}
+
+// peakLiveHeap returns the largest live heap seen, as measured by the
+// collections that ran while sampling.
+func (s *hostileSampler) peakLiveHeap() uint64 {
+	s.sample()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peakLive
+}
+
+// liveHeap returns the bytes of heap objects that survived the last
+// collection. Unlike HeapInuse it does not count garbage not yet collected,
+// which a flood of large packets makes plenty of, more so under the race
+// detector.
+func liveHeap() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
 }
 
 // reset starts a new peak from the current values.
