@@ -1091,6 +1091,7 @@ var apiAllowedAdditions = map[string]bool{
 	"method MockNetwork.ResetStats":       true,
 	"method MockNetwork.Restart":          true,
 	"type MemberState":                    true,
+	"method NodeStateType.String":         true,
 	"method Memberlist.MemberStates":      true,
 	"method Config.Validate":              true,
 	"var ErrShutdown":                     true,

@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"fmt"
 	"io"
 	"testing"
 	"testing/synctest"
@@ -33,7 +34,7 @@ func TestMemberStatesShowsDeadNodes(t *testing.T) {
 		if err := nodes[0].UpdateNode(time.Second); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Second)
+		waitFor(t, time.Minute, "a to list all three at its raised incarnation", func() bool { return len(nodes[0].MemberStates()) == 3 && nodes[0].MemberStates()[0].Incarnation >= 2 })
 		before := nodes[0].MemberStates()
 		if got := memberStateNames(before); got != "a,b,c" {
 			t.Fatalf("names %q, want a,b,c", got)
@@ -43,22 +44,16 @@ func TestMemberStatesShowsDeadNodes(t *testing.T) {
 		}
 		before[1].Meta = []byte("changed")
 		nodes[2].Shutdown()
-		deadline := time.Now().Add(time.Minute)
-		for {
+		waitFor(t, time.Minute, "b to see c dead", func() bool {
 			st := nodes[1].MemberStates()
-			if len(st) == 3 && st[2].State == StateDead {
-				if !st[2].StateChange.After(before[2].StateChange) {
-					t.Errorf("StateChange %v did not move past %v", st[2].StateChange, before[2].StateChange)
-				}
-				if st[1].Meta != nil {
-					t.Errorf("a caller's change reached the table: meta %q", st[1].Meta)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("c not seen dead: %+v", st)
-			}
-			time.Sleep(100 * time.Millisecond)
+			return len(st) == 3 && st[2].State == StateDead
+		})
+		st := nodes[1].MemberStates()
+		if !st[2].StateChange.After(before[2].StateChange) {
+			t.Errorf("StateChange %v did not move past %v", st[2].StateChange, before[2].StateChange)
+		}
+		if st[1].Meta != nil {
+			t.Errorf("a caller's change reached the table: meta %q", st[1].Meta)
 		}
 		nodes[0].Shutdown()
 		nodes[1].Shutdown()
@@ -74,4 +69,16 @@ func memberStateNames(st []MemberState) string {
 		s += m.Name
 	}
 	return s
+}
+
+// TestNodeStateTypeString checks the names %v prints for each state.
+func TestNodeStateTypeString(t *testing.T) {
+	for s, want := range map[NodeStateType]string{
+		StateAlive: "alive", StateSuspect: "suspect", StateDead: "dead", StateLeft: "left",
+		NodeStateType(7): "unhandled-value-7",
+	} {
+		if got := fmt.Sprint(s); got != want {
+			t.Errorf("fmt.Sprint(%d) = %q, want %q", int(s), got, want)
+		}
+	}
 }

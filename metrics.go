@@ -111,7 +111,7 @@ func newLabelSet(base []metrics.Label) labelSet {
 	for s := StateAlive; s <= StateLeft; s++ {
 		l := make([]metrics.Label, 0, len(base)+1)
 		l = append(l, base...)
-		ls.nodeState[s] = append(l, metrics.Label{Name: "node_state", Value: s.metricsString()})
+		ls.nodeState[s] = append(l, metrics.Label{Name: "node_state", Value: s.String()})
 	}
 	return ls
 }

@@ -22,8 +22,10 @@ const (
 	StateLeft
 )
 
-// metricsString returns the node_state metric label of s.
-func (s NodeStateType) metricsString() string {
+// String returns the state's lower-case name: alive, suspect, dead or left,
+// and unhandled-value-N for any other value N. The node_state label of the
+// memberlist.node.instances metric uses the same names.
+func (s NodeStateType) String() string {
 	switch s {
 	case StateAlive:
 		return "alive"

@@ -142,7 +142,7 @@ func (t *table) conflict(st *nodeState, a *alive, e *effects) {
 	e.log(slog.LevelError, "Conflicting address", logNode(a.Node),
 		slog.String("mine", joinHostPort(net.IP(st.Addr).String(), st.Port)),
 		slog.String("theirs", joinHostPort(net.IP(a.Addr).String(), a.Port)),
-		slog.String("state", st.State.metricsString()))
+		slog.String("state", st.State.String()))
 	if t.conf.Conflict != nil {
 		other := Node{Name: a.Node, Addr: cloneBytes(a.Addr), Port: a.Port, Meta: cloneBytes(a.Meta)}
 		e.events = append(e.events, event{kind: conflictEvent, node: st.node(), other: other})

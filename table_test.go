@@ -135,12 +135,12 @@ func tableLine(tb *table, what string, now time.Time) string {
 	var out []string
 	if what == "table" {
 		for _, st := range tb.nodes {
-			out = append(out, fmt.Sprintf("%s %s@%d", st.Name, st.State.metricsString(), st.Incarnation))
+			out = append(out, fmt.Sprintf("%s %s@%d", st.Name, st.State.String(), st.Incarnation))
 		}
 	} else {
 		for name := range tb.graves.graves {
 			if g := tb.graves.find(name, now, tb.graveLifetime()); g != nil {
-				out = append(out, fmt.Sprintf("%s %s@%d", name, g.state.metricsString(), g.inc))
+				out = append(out, fmt.Sprintf("%s %s@%d", name, g.state.String(), g.inc))
 			}
 		}
 	}

@@ -50,7 +50,7 @@ func newMember(st memberlist.MemberState, incarnationKnown bool) member {
 	m := member{
 		Name:     st.Name,
 		Address:  st.Address(),
-		State:    stateName(st.State),
+		State:    st.State.String(),
 		Protocol: st.PCur,
 		Delegate: st.DCur,
 	}

@@ -70,7 +70,7 @@ func (ms *membership) NotifyLeave(n *memberlist.Node) {
 	if n.State == memberlist.StateLeft {
 		msg = "member left"
 	}
-	ms.logger.Warn(msg, "node", n.Name, "addr", n.Address(), "state", stateName(n.State))
+	ms.logger.Warn(msg, "node", n.Name, "addr", n.Address(), "state", n.State.String())
 	ms.mu.Lock()
 	table := ms.table
 	ms.mu.Unlock()
@@ -118,21 +118,6 @@ func (ms *membership) departures() []departure {
 		out = append(out, d)
 	}
 	return out
-}
-
-// stateName returns the lower-case name of a node state.
-func stateName(s memberlist.NodeStateType) string {
-	switch s {
-	case memberlist.StateAlive:
-		return "alive"
-	case memberlist.StateSuspect:
-		return "suspect"
-	case memberlist.StateDead:
-		return "dead"
-	case memberlist.StateLeft:
-		return "left"
-	}
-	return "unknown"
 }
 
 // mergeMembers returns the members to list, sorted by name: every entry of

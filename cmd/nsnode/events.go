@@ -53,10 +53,10 @@ func (e *events) states(list *memberlist.Memberlist) map[string]string {
 	defer e.mu.Unlock()
 	out := make(map[string]string, len(members)+len(e.gone))
 	for name, n := range e.gone {
-		out[name] = stateName(n.State)
+		out[name] = n.State.String()
 	}
 	for _, n := range members {
-		out[n.Name] = stateName(n.State)
+		out[n.Name] = n.State.String()
 	}
 	return out
 }
@@ -73,18 +73,4 @@ func (e *events) deadAddrs() []string {
 	}
 	sort.Strings(addrs)
 	return addrs
-}
-
-func stateName(s memberlist.NodeStateType) string {
-	switch s {
-	case memberlist.StateAlive:
-		return "alive"
-	case memberlist.StateSuspect:
-		return "suspect"
-	case memberlist.StateDead:
-		return "dead"
-	case memberlist.StateLeft:
-		return "left"
-	}
-	return "unknown"
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-
-	"github.com/gossip-go/memberlist"
 )
 
 // member is a row of GET /members: a node as the local node's membership
@@ -20,28 +18,13 @@ type member struct {
 	Meta        []byte `json:"meta"`
 }
 
-// stateName returns the lower-case name of a node state.
-func stateName(s memberlist.NodeStateType) string {
-	switch s {
-	case memberlist.StateAlive:
-		return "alive"
-	case memberlist.StateSuspect:
-		return "suspect"
-	case memberlist.StateDead:
-		return "dead"
-	case memberlist.StateLeft:
-		return "left"
-	}
-	return fmt.Sprintf("state(%d)", int(s))
-}
-
 // members returns the local node's membership table, sorted by name: the
 // nodes it believes alive or suspect, itself included, and those it saw
 // die or leave, until it reaps them (GossipToTheDeadTime after they went).
 func (n *node) members() []member {
 	var out []member
 	for _, m := range n.list.MemberStates() {
-		out = append(out, member{Name: m.Name, Address: m.Address(), State: stateName(m.State), Incarnation: m.Incarnation, Meta: m.Meta})
+		out = append(out, member{Name: m.Name, Address: m.Address(), State: m.State.String(), Incarnation: m.Incarnation, Meta: m.Meta})
 	}
 	return out
 }
