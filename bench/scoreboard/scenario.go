@@ -10,12 +10,12 @@ import (
 // scenario is one fault story, run once per library with the same seed
 // and the same timings.
 type scenario struct {
-	name    string
-	serial  bool   // run the libraries one after the other (memory figures)
-	oursOny bool   // hashicorp/memberlist is not run (too slow at this size)
-	note    string // printed under the table
-	timings timings
-	run     func(w *world) ([]figure, error)
+	name     string
+	serial   bool   // run the libraries one after the other (memory figures)
+	oursOnly bool   // hashicorp/memberlist is not run (too slow at this size)
+	note     string // printed under the table
+	timings  timings
+	run      func(w *world) ([]figure, error)
 }
 
 // size holds the sizes and durations of the board: full or quick.

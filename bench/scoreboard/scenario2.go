@@ -236,10 +236,10 @@ func leaveThenShutdown(s size) scenario {
 // joinStorm: n nodes join one seed at once.
 func joinStorm(s size, n int, oursOnly bool) scenario {
 	return scenario{
-		name:    fmt.Sprintf("join storm: %d nodes through one seed", n),
-		serial:  true,
-		oursOny: oursOnly,
-		timings: lanTimings(),
+		name:     fmt.Sprintf("join storm: %d nodes through one seed", n),
+		serial:   true,
+		oursOnly: oursOnly,
+		timings:  lanTimings(),
 		run: func(w *world) ([]figure, error) {
 			m0 := liveHeap()
 			names := make([]string, n)

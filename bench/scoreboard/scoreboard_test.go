@@ -84,7 +84,7 @@ func runScenario(t *testing.T, sc scenario, seed uint64) []row {
 	var mu sync.Mutex
 	t.Run(sc.name, func(t *testing.T) {
 		for i, l := range libs {
-			if sc.oursOny && l.name() != "ours" {
+			if sc.oursOnly && l.name() != "ours" {
 				continue
 			}
 			t.Run(l.name(), func(t *testing.T) {

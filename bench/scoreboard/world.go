@@ -223,7 +223,11 @@ func newWorld(l lib, seed uint64, t timings) *world {
 
 // startNode starts a node named name on a new transport (a new address).
 func (w *world) startNode(name string) error {
-	tr := w.net.NewTransport(name)
+	return w.startOn(name, w.net.NewTransport(name))
+}
+
+// startOn starts the named node on tr and records both.
+func (w *world) startOn(name string, tr *ours.MockTransport) error {
 	n, err := w.lib.start(tr, nodeOptions{name: name, timings: w.timings, events: w.events, runLabel: w.run, logs: w.logs})
 	if err != nil {
 		return fmt.Errorf("%s: start %s: %w", w.lib.name(), name, err)
@@ -400,10 +404,5 @@ func (w *world) restartSameAddr(name string) error {
 	if err != nil {
 		return err
 	}
-	n, err := w.lib.start(tr, nodeOptions{name: name, timings: w.timings, events: w.events, runLabel: w.run, logs: w.logs})
-	if err != nil {
-		return fmt.Errorf("%s: restart %s: %w", w.lib.name(), name, err)
-	}
-	w.nodes[name], w.trs[name] = n, tr
-	return nil
+	return w.startOn(name, tr)
 }
