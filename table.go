@@ -91,7 +91,7 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 	st, known := t.nodeMap[a.Node]
 	if !known || !bytes.Equal(st.Addr, a.Addr) || st.Port != a.Port {
 		if err := t.conf.IPAllowed(a.Addr); err != nil {
-			e.log(slog.LevelWarn, "Rejected node", logNode(a.Node), logErr(err))
+			e.logLimited(warnRejectedNode, slog.LevelWarn, "Rejected node", logNode(a.Node), logErr(err))
 			return
 		}
 	}
@@ -142,7 +142,7 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 
 // conflict reports an alive that claims a known name at another address.
 func (t *table) conflict(st *nodeState, a *alive, e *effects) {
-	e.log(slog.LevelError, "Conflicting address", logNode(a.Node),
+	e.logLimited(warnConflict, slog.LevelError, "Conflicting address", logNode(a.Node),
 		slog.String("mine", joinHostPort(net.IP(st.Addr).String(), st.Port)),
 		slog.String("theirs", joinHostPort(net.IP(a.Addr).String(), a.Port)),
 		slog.String("state", st.State.String()))
