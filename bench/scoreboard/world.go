@@ -3,6 +3,7 @@ package scoreboard
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -206,6 +207,11 @@ type world struct {
 	nodes map[string]node                // running nodes by name
 	trs   map[string]*ours.MockTransport // current transport by name
 	start time.Time
+
+	// offsets draws the random parts of the waits before faults
+	// (sleepOffGrid); it is seeded from the run's seed alone, so both
+	// libraries wait the same.
+	offsets *rand.Rand
 }
 
 func newWorld(l lib, seed uint64, t timings) *world {
@@ -217,8 +223,19 @@ func newWorld(l lib, seed uint64, t timings) *world {
 		run:   fmt.Sprintf("r%d", runSeq.Add(1)),
 		sink:  installSink(),
 		nodes: map[string]node{}, trs: map[string]*ours.MockTransport{},
-		start: time.Now(),
+		start:   time.Now(),
+		offsets: rand.New(rand.NewPCG(seed, 0x6f6666)),
 	}
+}
+
+// sleepOffGrid sleeps d plus a random part of the probe interval. A fault
+// injected a fixed time after the nodes were created meets the probe
+// loops at the same point of their round in every run: hashicorp's loops
+// tick on the grid of Create (all its nodes probe in step), ours are
+// staggered, so a fixed delay would measure where the fault lands on one
+// library's grid rather than its detection.
+func (w *world) sleepOffGrid(d time.Duration) {
+	time.Sleep(d + time.Duration(w.offsets.Int64N(int64(w.timings.ProbeInterval))))
 }
 
 // startNode starts a node named name on a new transport (a new address).
