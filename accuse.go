@@ -91,3 +91,36 @@ func (t *table) forwardUnknown(name string, inc uint32, state NodeStateType, mt 
 func (t *table) graveLifetime() time.Duration {
 	return graveLifetime(t.conf.PushPullInterval, t.conf.GossipToTheDeadTime, t.estNumNodes())
 }
+
+// reassert answers an accusation at incarnation accused about the local
+// node me that its last refutation already outbid: the accuser has not
+// heard the refutation, which may never have left a lossy node before its
+// retransmissions ran out. The local alive is gossiped again, without a
+// new incarnation or a health penalty, at most once per ProbeInterval (me's
+// told holds the last time).
+func (t *table) reassert(me *nodeState, accused uint32, now time.Time, e *effects) {
+	if accused >= me.Incarnation || t.leaving.Load() {
+		return
+	}
+	if !me.told.IsZero() && now.Sub(me.told) < t.conf.ProbeInterval {
+		return
+	}
+	me.told = now
+	a := alive{Incarnation: me.Incarnation, Node: me.Name, Addr: me.Addr, Port: me.Port, Meta: me.Meta, Vsn: me.vsn()}
+	e.broadcast(me.Name, aliveMsg, &a, nil)
+}
+
+// retell answers a suspect about st, a node held dead or left at the same
+// or a newer incarnation: the suspector has not heard of the death, whose
+// gossip may have died out before it reached every node, and without
+// confirmations its suspicion would only be renewed (table.renew). The
+// death or the leave is gossiped again, at most once per ProbeInterval per
+// node (st's told holds the last time).
+func (t *table) retell(st *nodeState, now time.Time, e *effects) {
+	if !st.told.IsZero() && now.Sub(st.told) < t.conf.ProbeInterval {
+		return
+	}
+	st.told = now
+	mt, msg := accusationMsg(st.Name, t.conf.Name, st.Incarnation, st.State)
+	e.broadcast(st.Name, mt, msg, nil)
+}

@@ -69,14 +69,17 @@ var (
 	keyMsgDead         = []string{"memberlist", "msg", "dead"}
 	keyDegradedProbe   = []string{"memberlist", "degraded", "probe"}
 	keyDegradedTimeout = []string{"memberlist", "degraded", "timeout"}
-	keyHealthScore     = []string{"memberlist", "health", "score"}
-	keyNodeInstances   = []string{"memberlist", "node", "instances"}
-	keySizeLocal       = []string{"memberlist", "size", "local"}
-	keySizeRemote      = []string{"memberlist", "size", "remote"}
-	keyQueueBroadcasts = []string{"memberlist", "queue", "broadcasts"}
-	keyProbeNode       = []string{"memberlist", "probeNode"}
-	keyGossip          = []string{"memberlist", "gossip"}
-	keyPushPullNode    = []string{"memberlist", "pushPullNode"}
+	// keySuspicionRenewed counts suspicions that ran out unconfirmed and
+	// were restarted instead of declaring the node dead.
+	keySuspicionRenewed = []string{"memberlist", "suspicion", "renewed"}
+	keyHealthScore      = []string{"memberlist", "health", "score"}
+	keyNodeInstances    = []string{"memberlist", "node", "instances"}
+	keySizeLocal        = []string{"memberlist", "size", "local"}
+	keySizeRemote       = []string{"memberlist", "size", "remote"}
+	keyQueueBroadcasts  = []string{"memberlist", "queue", "broadcasts"}
+	keyProbeNode        = []string{"memberlist", "probeNode"}
+	keyGossip           = []string{"memberlist", "gossip"}
+	keyPushPullNode     = []string{"memberlist", "pushPullNode"}
 )
 
 // Drop counters: our additions, one for every message dropped without an

@@ -274,3 +274,48 @@ func TestNetTransportReadErrorsAreRateLimited(t *testing.T) {
 		t.Errorf("%d ERR and %d DEBUG lines for %d read errors, want 1 and %d:\n%s", errLines, debugLines, n, n-1, out)
 	}
 }
+
+// TestQuietAliveFloods sends floods of alive messages that a peer can
+// repeat at will — from a refused address, claiming a known name at
+// another address, without valid versions — and checks that each yields
+// at most one loud record, and that the next one a minute later carries
+// the number held back.
+func TestQuietAliveFloods(t *testing.T) {
+	const n = 25
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 98)
+		h := &recordingHandler{}
+		a := c.add("a", func(conf *Config) {
+			conf.Slog = slog.New(h)
+			conf.CIDRsAllowed, _ = ParseCIDRs([]string{"127.0.0.0/8"})
+		})
+		b := c.add("b")
+		c.joinAll()
+		waitFor(t, time.Second, "a lists b", func() bool { return len(a.Members()) == 2 && b != nil })
+		vsn := []uint8{1, 5, 2, 2, 5, 4}
+		floods := []struct {
+			msg string
+			a   alive
+		}{
+			{"Rejected node", alive{Incarnation: 1, Node: "x", Addr: net.IPv4(10, 0, 0, 1).To4(), Port: 7946, Vsn: vsn}},
+			{"Conflicting address", alive{Incarnation: 9, Node: "b", Addr: net.IPv4(127, 0, 0, 99).To4(), Port: 7946, Vsn: vsn}},
+			{"ignoring alive message: invalid protocol versions", alive{Incarnation: 1, Node: "y", Addr: net.IPv4(127, 0, 0, 98).To4(), Port: 7946, Vsn: []uint8{0, 0, 0, 0, 0, 0}}},
+		}
+		for _, f := range floods {
+			for range n {
+				msg := f.a
+				a.aliveNode(&msg, nil, false)
+			}
+			checkFlood(t, h, f.msg, n, nil, "")
+		}
+		advance(warnEvery)
+		msg := floods[1].a
+		a.aliveNode(&msg, nil, false)
+		if _, loud := countRecords(h, floods[1].msg); loud != 2 {
+			t.Errorf("%d conflict records at ERROR a minute later, want 2", loud)
+		}
+		if _, attrs, _ := h.findLast(floods[1].msg); attrs["suppressed"] != itoa(n-1) {
+			t.Errorf("second conflict record has suppressed=%q, want %d", attrs["suppressed"], n-1)
+		}
+	})
+}

@@ -106,6 +106,10 @@ type nodeState struct {
 	// suspectRaised reports that Incarnation was last raised by a suspect
 	// while the node was dead or left (raiseStored).
 	suspectRaised bool
+	// cameBack is when the node last returned to alive from suspect or
+	// dead with a higher incarnation: a refutation, or a return after a
+	// death (flapping, see troubled).
+	cameBack time.Time
 }
 
 // node returns a copy of the entry's Node, safe to hand to callers.

@@ -37,11 +37,16 @@ type timerOp struct {
 	stop  bool
 }
 
-// logRecord is one log line: a level, a message and slog attributes.
+// logRecord is one log line: a level, a message and slog attributes. A
+// limited record is about something a peer can repeat at will: it is
+// logged at its level at most once per warnEvery for its cause, and at
+// DEBUG otherwise.
 type logRecord struct {
-	level slog.Level
-	msg   string
-	args  []any
+	level   slog.Level
+	msg     string
+	args    []any
+	limited bool
+	cause   warnCause
 }
 
 func (e *effects) broadcast(node string, t messageType, msg wireMessage, notify chan struct{}) {
@@ -50,6 +55,11 @@ func (e *effects) broadcast(node string, t messageType, msg wireMessage, notify 
 
 func (e *effects) log(level slog.Level, msg string, args ...any) {
 	e.logs = append(e.logs, logRecord{level: level, msg: msg, args: args})
+}
+
+// logLimited records a log line rate-limited by cause (see logRecord).
+func (e *effects) logLimited(cause warnCause, level slog.Level, msg string, args ...any) {
+	e.logs = append(e.logs, logRecord{level: level, msg: msg, args: args, limited: true, cause: cause})
 }
 
 func (e *effects) count(key []string) { e.counters = append(e.counters, key) }
@@ -106,6 +116,9 @@ func (m *Memberlist) armLocked(op timerOp) {
 // its accusations; the caller does not hold mu.
 func (m *Memberlist) carryOut(e *effects) {
 	for _, r := range e.logs {
+		if r.limited {
+			r.level, r.args = m.limitedLevel(r.cause, r.level, r.args)
+		}
 		m.logger.Log(context.Background(), r.level, r.msg, r.args...)
 	}
 	for _, key := range e.counters {
@@ -136,11 +149,13 @@ func (m *Memberlist) aliveNode(a *alive, notify chan struct{}, bootstrap bool) {
 		return
 	}
 	if len(a.Vsn) < 6 {
-		m.logger.Warn("ignoring alive message: Vsn is not present", logNode(a.Node))
+		level, args := m.limitedLevel(warnBadAlive, slog.LevelWarn, []any{logNode(a.Node)})
+		m.logger.Log(context.Background(), level, "ignoring alive message: Vsn is not present", args...)
 		return
 	}
 	if !vsnValid(a.Vsn) {
-		m.logger.Warn("ignoring alive message: invalid protocol versions", logNode(a.Node), slog.Any("vsn", a.Vsn))
+		level, args := m.limitedLevel(warnBadAlive, slog.LevelWarn, []any{logNode(a.Node), slog.Any("vsn", a.Vsn)})
+		m.logger.Log(context.Background(), level, "ignoring alive message: invalid protocol versions", args...)
 		return
 	}
 	if m.config.Alive != nil && !m.aliveAllowed(a) {
@@ -156,7 +171,8 @@ func (m *Memberlist) aliveAllowed(a *alive) bool {
 	var err error
 	m.goroutines.callback(func() { err = m.config.Alive.NotifyAlive(&n) })
 	if err != nil {
-		m.logger.Warn("ignoring alive message", logNode(a.Node), logErr(err))
+		level, args := m.limitedLevel(warnBadAlive, slog.LevelWarn, []any{logNode(a.Node), logErr(err)})
+		m.logger.Log(context.Background(), level, "ignoring alive message", args...)
 		return false
 	}
 	return true

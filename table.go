@@ -91,7 +91,7 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 	st, known := t.nodeMap[a.Node]
 	if !known || !bytes.Equal(st.Addr, a.Addr) || st.Port != a.Port {
 		if err := t.conf.IPAllowed(a.Addr); err != nil {
-			e.log(slog.LevelWarn, "Rejected node", logNode(a.Node), logErr(err))
+			e.logLimited(warnRejectedNode, slog.LevelWarn, "Rejected node", logNode(a.Node), logErr(err))
 			return
 		}
 	}
@@ -127,6 +127,9 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 		e.log(slog.LevelWarn, "Refuting an alive message", logNode(a.Node), slog.Uint64(logKeyInc, uint64(a.Incarnation)))
 	} else {
 		t.update(st, in, now, e)
+		if !self && known && (oldState == StateSuspect || oldState == StateDead) {
+			st.cameBack = now
+		}
 	}
 	e.count(keyMsgAlive)
 	switch {
@@ -139,7 +142,7 @@ func (t *table) alive(in aliveInput, now time.Time, e *effects) {
 
 // conflict reports an alive that claims a known name at another address.
 func (t *table) conflict(st *nodeState, a *alive, e *effects) {
-	e.log(slog.LevelError, "Conflicting address", logNode(a.Node),
+	e.logLimited(warnConflict, slog.LevelError, "Conflicting address", logNode(a.Node),
 		slog.String("mine", joinHostPort(net.IP(st.Addr).String(), st.Port)),
 		slog.String("theirs", joinHostPort(net.IP(a.Addr).String(), a.Port)),
 		slog.String("state", st.State.String()))
@@ -209,7 +212,13 @@ func (t *table) suspect(s *suspect, now time.Time, e *effects) {
 	self := s.Node == t.conf.Name
 	switch decideSuspect(st, s.Incarnation, self, running) {
 	case suspectIgnore:
+		if !self && st.DeadOrLeft() && s.Incarnation <= st.Incarnation {
+			t.retell(st, now, e)
+		}
 		raiseStored(st, s.Incarnation, self, true)
+		if self {
+			t.reassert(st, s.Incarnation, now, e)
+		}
 		return
 	case suspectConfirm:
 		t.confirm(st, rec, s, now, e)
@@ -224,7 +233,7 @@ func (t *table) suspect(s *suspect, now time.Time, e *effects) {
 	st.Incarnation, st.suspectRaised = s.Incarnation, false
 	st.State = StateSuspect
 	st.StateChange = now
-	t.startSuspicion(s, now, e)
+	t.startSuspicion(st, s, now, e)
 }
 
 // confirm counts s as a confirmation of the running suspicion rec of st:
@@ -242,10 +251,11 @@ func (t *table) confirm(st *nodeState, rec *suspicionRecord, s *suspect, now tim
 	t.expire(suspicionExpiry{name: s.Node, token: st.StateChange}, now, e)
 }
 
-// startSuspicion starts the suspicion of Lifeguard §IV-B for the node of s,
-// marked suspect at now: k confirmations are wanted, and the timer runs
-// from max down to min as they come.
-func (t *table) startSuspicion(s *suspect, now time.Time, e *effects) {
+// startSuspicion starts the suspicion of Lifeguard §IV-B for st, the node
+// of s, marked suspect at now: k confirmations are wanted, and the timer
+// runs from max down to min as they come. A troubled node's suspicion runs
+// the whole max, whatever the confirmations.
+func (t *table) startSuspicion(st *nodeState, s *suspect, now time.Time, e *effects) {
 	n := t.estNumNodes()
 	k := t.conf.SuspicionMult - 2
 	if n-2 < k {
@@ -253,9 +263,27 @@ func (t *table) startSuspicion(s *suspect, now time.Time, e *effects) {
 	}
 	minT := suspicionTimeout(t.conf.SuspicionMult, n, t.conf.ProbeInterval)
 	maxT := time.Duration(t.conf.SuspicionMaxTimeoutMult) * minT
+	if troubled(st, now, maxT) {
+		minT = max(minT, maxT)
+		k = max(k, 1)
+	}
 	rec := newSuspicionRecord(s.From, k, minT, maxT, now)
 	t.suspicions[s.Node] = rec
 	e.timers = append(e.timers, timerOp{name: s.Node, after: rec.timeout(), token: now})
+}
+
+// troubleMemory is how long, in multiples of the longest suspicion
+// timeout, a node that came back from suspect or dead counts as troubled.
+const troubleMemory = 4
+
+// troubled reports whether st came back from suspect or dead less than
+// troubleMemory longest suspicion timeouts (maxT) before now. Such a node
+// answers, but late or only sometimes: it is losing packets or flapping.
+// Its next suspicion runs the whole maxT, so that it settles as a member
+// that refutes rather than flipping between dead and alive, and a real
+// failure of it is still declared, maxT after it is first suspected.
+func troubled(st *nodeState, now time.Time, maxT time.Duration) bool {
+	return !st.cameBack.IsZero() && now.Sub(st.cameBack) < troubleMemory*maxT
 }
 
 // stopSuspicion drops the suspicion of name, if any, and its timer.
@@ -274,14 +302,34 @@ func (t *table) expire(x suspicionExpiry, now time.Time, e *effects) {
 		return
 	}
 	confirmations, k := 0, 0
-	if rec := t.suspicions[x.name]; rec != nil {
+	rec := t.suspicions[x.name]
+	if rec != nil {
 		confirmations, k = rec.n, rec.k
+	}
+	if k > 0 && confirmations == 0 {
+		t.renew(st, rec, now, e)
+		return
 	}
 	if k > 0 && confirmations < k {
 		e.count(keyDegradedTimeout)
 	}
 	e.log(slog.LevelInfo, "Marking as failed, suspect timeout reached", logNode(x.name), slog.Int("confirmations", confirmations))
 	t.dead(&dead{Incarnation: st.Incarnation, Node: x.name, From: t.conf.Name}, now, e)
+}
+
+// renew restarts, at now, a suspicion of st whose timer ran out before any
+// other node confirmed it: one accuser is not enough to declare a node
+// dead when confirmations are possible (k > 0). A node that cannot hear
+// its peers suspects every one of them and can confirm nothing, and a
+// suspicion that reached nobody, not even the accused, cannot be refuted;
+// either way the accused is most likely alive. The suspicion is gossiped
+// again and runs its longest timeout once more; it ends when the node
+// refutes it or another node confirms it.
+func (t *table) renew(st *nodeState, rec *suspicionRecord, now time.Time, e *effects) {
+	rec.start = now
+	e.count(keySuspicionRenewed)
+	e.broadcast(st.Name, suspectMsg, &suspect{Incarnation: st.Incarnation, Node: st.Name, From: t.conf.Name}, nil)
+	e.timers = append(e.timers, timerOp{name: st.Name, after: rec.max, token: st.StateChange})
 }
 
 // dead applies a dead message; one from the node itself means it left
@@ -298,6 +346,9 @@ func (t *table) dead(d *dead, now time.Time, e *effects) {
 	}
 	self := d.Node == t.conf.Name
 	if d.Incarnation < st.Incarnation {
+		if self {
+			t.reassert(st, d.Incarnation, now, e)
+		}
 		return
 	}
 	t.stopSuspicion(d.Node, e)

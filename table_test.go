@@ -277,9 +277,9 @@ suspect b 1 from a => bcast suspect b@1 from a; timer b 2s
 suspect b 1 from x => -
 # An alive newer than the suspicion clears it.
 alive b 2 addr 10.0.0.2 => bcast alive b@2; stop b; count msg.alive
-# Not alive (dead): ignored.
+# Not alive (dead): not applied; the death is gossiped again (retell).
 dead c 1 from b => bcast dead c@1 from b; leave c; count msg.dead
-suspect c 1 from d => -
+suspect c 1 from d => bcast dead c@1 from a
 # About us: refuted, never applied.
 suspect a 1 from b => bcast alive a@2; health +1; warn: Refuting a suspect message node=a from=b inc=1
 table a alive@2 b alive@2 c dead@1 d alive@1
@@ -293,7 +293,12 @@ func TestTableExpiry(t *testing.T) {
 	tableScript(t, tableStart+`
 suspect b 1 from c => bcast suspect b@1 from c; timer b 24s; count msg.suspect
 wait 24s
-expire b => bcast dead b@1 from a; leave b; stop b; info: Marking as failed, suspect timeout reached node=b confirmations=0; count degraded.timeout; count msg.dead
+# one accuser is not enough: the suspicion is gossiped again and renewed
+expire b => bcast suspect b@1 from a; timer b 24s; count suspicion.renewed
+wait 1s
+suspect b 1 from d => bcast suspect b@1 from d; timer b 10.381s
+wait 10381ms
+expire b => bcast dead b@1 from a; leave b; stop b; info: Marking as failed, suspect timeout reached node=b confirmations=1; count degraded.timeout; count msg.dead
 expire b => -
 suspect c 1 from b => bcast suspect c@1 from b; timer c 24s; count msg.suspect
 suspect c 1 from d => bcast suspect c@1 from d; timer c 11.381s
@@ -302,6 +307,63 @@ wait 4s
 expire c => bcast dead c@1 from a; leave c; stop c; info: Marking as failed, suspect timeout reached node=c confirmations=2; count msg.dead
 table a alive@1 b dead@1 c dead@1 d alive@1
 `, func(c *Config) { c.Events = &recordingDelegate{} })
+}
+
+// TestTableTroubled covers the suspicion of a node that came back from
+// suspect or dead: for troubleMemory longest timeouts it runs the longest
+// timeout whatever the confirmations; a new node is not troubled.
+func TestTableTroubled(t *testing.T) {
+	tableScript(t, tableStart+`
+suspect b 1 from c => bcast suspect b@1 from c; timer b 24s; count msg.suspect
+alive b 2 addr 10.0.0.2 => bcast alive b@2; stop b; count msg.alive
+wait 95s
+suspect b 2 from c => bcast suspect b@2 from c; timer b 24s; count msg.suspect
+suspect b 2 from d => bcast suspect b@2 from d; timer b 24s
+alive b 3 addr 10.0.0.2 => bcast alive b@3; stop b; count msg.alive
+wait 96s
+suspect b 3 from c => bcast suspect b@3 from c; timer b 24s; count msg.suspect
+suspect b 3 from d => bcast suspect b@3 from d; timer b 11.381s
+dead c 1 from d => bcast dead c@1 from d; leave c; count msg.dead
+alive c 2 addr 10.0.0.3 => bcast alive c@2; join c; count msg.alive
+suspect c 2 from b => bcast suspect c@2 from b; timer c 24s; count msg.suspect
+suspect c 2 from d => bcast suspect c@2 from d; timer c 24s
+alive e 1 addr 10.0.0.5 => bcast alive e@1; join e; count msg.alive
+suspect e 1 from b => bcast suspect e@1 from b; timer e 24s; count msg.suspect
+suspect e 1 from d => bcast suspect e@1 from d; timer e 11.381s
+`, nil)
+}
+
+// TestTableReassert covers an accusation about the local node older than
+// its last refutation: the alive is gossiped again, once per ProbeInterval.
+func TestTableReassert(t *testing.T) {
+	tableScript(t, tableStart+`
+suspect a 1 from b => bcast alive a@2; health +1; warn: Refuting a suspect message node=a from=b inc=1
+suspect a 1 from c => bcast alive a@2
+suspect a 1 from d => -
+dead a 1 from d => -
+wait 1s
+dead a 1 from d => bcast alive a@2
+suspect a 2 from c => bcast alive a@3; health +1; warn: Refuting a suspect message node=a from=c inc=2
+table a alive@3 b alive@1 c alive@1 d alive@1
+`, nil)
+}
+
+// TestTableRetell covers a suspect about a node held dead or left at the
+// same incarnation: the death or leave is gossiped again, once per
+// ProbeInterval, and a newer suspect is not answered.
+func TestTableRetell(t *testing.T) {
+	tableScript(t, tableStart+`
+dead c 1 from d => bcast dead c@1 from d; leave c; count msg.dead
+suspect c 1 from b => bcast dead c@1 from a
+suspect c 1 from b => -
+wait 1s
+suspect c 0 from b => bcast dead c@1 from a
+dead b 1 from b => bcast dead b@1 from b; leave b; count msg.dead
+suspect b 1 from d => bcast dead b@1 from b
+wait 1s
+suspect c 2 from b => -
+table a alive@1 b left@1 c dead@2 d alive@1
+`, nil)
 }
 
 // TestTableDead covers the dead rules: a leave, a failure, refutation, and

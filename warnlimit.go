@@ -40,6 +40,9 @@ const (
 	warnRemoteState                    // a push/pull whose state cannot be read
 	warnRemoteMerge                    // a push/pull whose state is not merged
 	warnRemoteLarge                    // a push/pull state above remoteStateWarnSize
+	warnRejectedNode                   // an alive from an address CIDRsAllowed refuses
+	warnConflict                       // an alive claiming a known name at another address
+	warnBadAlive                       // an alive without valid versions, or refused by the AliveDelegate
 	numWarnCauses
 )
 
@@ -75,4 +78,19 @@ func (m *Memberlist) warnLevel(c warnCause, attrs ...slog.Attr) (slog.Level, []s
 		attrs = append(attrs, slog.Int("suppressed", n))
 	}
 	return slog.LevelWarn, attrs
+}
+
+// limitedLevel returns the level and the arguments to log, now, a record of
+// cause c at level with args: level and args when none of its cause was
+// logged loud less than warnEvery ago (with the number held back since as
+// "suppressed", if any), slog.LevelDebug and args otherwise.
+func (m *Memberlist) limitedLevel(c warnCause, level slog.Level, args []any) (slog.Level, []any) {
+	ok, n := m.warns.allow(c, time.Now())
+	if !ok {
+		return slog.LevelDebug, args
+	}
+	if n > 0 {
+		args = append(args, slog.Int("suppressed", n))
+	}
+	return level, args
 }
