@@ -96,6 +96,9 @@ func (c *churner) churnable() []string {
 
 func (c *churner) pick(names []string) string { return names[c.rng.IntN(len(names))] }
 
+// runUserChurn forms the cluster, runs the churn with its broadcasts, and
+// returns the figures: per message size, then the queue, the traffic and
+// the joins.
 func runUserChurn(w *world, p userChurnPlan) ([]figure, error) {
 	w.user = newUserLog(p.metaSize)
 	names, failed, err := w.formCluster("n", p.nodes, time.Minute)
@@ -138,7 +141,7 @@ func runUserChurn(w *world, p userChurnPlan) ([]figure, error) {
 // push/pull, whose interval grows with the cluster, so waiting for the
 // last view can take minutes of virtual time. It returns the names and how
 // many Join calls failed.
-func (w *world) formCluster(prefix string, n int, max time.Duration) ([]string, int, error) {
+func (w *world) formCluster(prefix string, n int, wait time.Duration) ([]string, int, error) {
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("%s%02d", prefix, i)
@@ -153,7 +156,7 @@ func (w *world) formCluster(prefix string, n int, max time.Duration) ([]string, 
 			failed++
 		}
 	}
-	w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, max)
+	w.waitUntil(func() bool { return w.converged(names) }, 100*time.Millisecond, wait)
 	return names, failed, nil
 }
 
