@@ -135,7 +135,7 @@ func runUserChurn(w *world, p userChurnPlan) ([]figure, error) {
 }
 
 // formCluster starts n nodes named prefix00, prefix01, ... and joins each
-// to the first, one after the other, then waits at most max for every view
+// to the first, one after the other, then waits at most wait for every view
 // to be whole. Unlike startCluster it goes on when one is not: at a few
 // hundred nodes an alive message that missed a node is repaired only by a
 // push/pull, whose interval grows with the cluster, so waiting for the

@@ -9,12 +9,17 @@ import (
 // TestStorm runs a small storm of each library on loopback: every node
 // must list all, no Join may fail, and after ours's run the goroutine count
 // must come back (hashicorp/memberlist leaves goroutines running after
-// Shutdown, so its run is not checked for that).
+// Shutdown, so its run is not checked for that). Theirs's 4 nodes converge
+// in about 0.1 s, but about one run in ten waits for a push/pull (15 s in
+// its local config), so -short skips it and the wait is generous.
 func TestStorm(t *testing.T) {
 	for _, l := range libs {
 		t.Run(l.name, func(t *testing.T) {
+			if testing.Short() && l.name != "ours" {
+				t.Skip("may wait 15 s for a push/pull")
+			}
 			before := runtime.NumGoroutine()
-			res, err := storm(l, 4, 30*time.Second)
+			res, err := storm(l, 4, 2*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
