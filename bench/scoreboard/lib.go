@@ -2,6 +2,7 @@ package scoreboard
 
 import (
 	"net"
+	"sync/atomic"
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
@@ -29,6 +30,7 @@ type nodeOptions struct {
 	events   *recorder
 	runLabel string // the value of the sb_run metric label
 	logs     *logCounter
+	user     *userLog // when not nil, the node gets a userDelegate logging into it
 }
 
 // timings are the Config fields the scenarios vary. A zero field keeps the
@@ -49,6 +51,7 @@ type timings struct {
 	AwarenessMaxMult    int
 	TCPTimeout          time.Duration
 	GossipNodes         int
+	QueueCheckInterval  time.Duration
 }
 
 // node is one running memberlist.
@@ -63,6 +66,9 @@ type node interface {
 	// streamFailures names the members this node reports as reachable
 	// over packets only; hashicorp/memberlist has no such report.
 	streamFailures() []string
+	// broadcast queues a user message on the node's delegate, which must
+	// have been started with nodeOptions.user.
+	broadcast(msg []byte)
 }
 
 // member is one entry of a node's Members(): alive or suspect.
@@ -87,14 +93,31 @@ func (oursLib) start(tr *ours.MockTransport, o nodeOptions) (node, error) {
 		&c.SuspicionMult, &c.SuspicionMaxTimeoutMult, &c.GossipToTheDeadTime,
 		&c.DeadNodeReclaimTime, &c.DisableTcpPings, &c.RetransmitMult, &c.IndirectChecks,
 		&c.AwarenessMaxMultiplier, &c.TCPTimeout, &c.GossipNodes, t)
+	setD(&c.QueueCheckInterval, t.QueueCheckInterval)
+	var self atomic.Pointer[ours.Memberlist]
+	var ud *userDelegate
+	if o.user != nil {
+		q := &ours.TransmitLimitedQueue{RetransmitMult: c.RetransmitMult, NumNodes: func() int {
+			if m := self.Load(); m != nil {
+				return m.NumMembers()
+			}
+			return 1
+		}}
+		ud = newUserDelegate(o.user, o.name, func(b []byte) { q.QueueBroadcast(oursUserMsg(b)) }, q.GetBroadcasts)
+		c.Delegate = ud
+	}
 	ml, err := ours.Create(c)
 	if err != nil {
 		return nil, err
 	}
-	return oursNode{ml}, nil
+	self.Store(ml)
+	return oursNode{ml, ud}, nil
 }
 
-type oursNode struct{ ml *ours.Memberlist }
+type oursNode struct {
+	ml   *ours.Memberlist
+	user *userDelegate
+}
 
 func (n oursNode) join(a []string) (int, error)     { return n.ml.Join(a) }
 func (n oursNode) leave(d time.Duration) error      { return n.ml.Leave(d) }
@@ -103,6 +126,7 @@ func (n oursNode) health() int                      { return n.ml.GetHealthScore
 func (n oursNode) numMembers() int                  { return n.ml.NumMembers() }
 func (n oursNode) updateNode(d time.Duration) error { return n.ml.UpdateNode(d) }
 func (n oursNode) members() []member                { return membersOf(n.ml.Members(), addrOfOurs) }
+func (n oursNode) broadcast(msg []byte)             { n.user.broadcast(msg) }
 
 func (n oursNode) streamFailures() []string {
 	var out []string
@@ -137,14 +161,31 @@ func (theirsLib) start(tr *ours.MockTransport, o nodeOptions) (node, error) {
 		&c.SuspicionMult, &c.SuspicionMaxTimeoutMult, &c.GossipToTheDeadTime,
 		&c.DeadNodeReclaimTime, &c.DisableTcpPings, &c.RetransmitMult, &c.IndirectChecks,
 		&c.AwarenessMaxMultiplier, &c.TCPTimeout, &c.GossipNodes, t)
+	setD(&c.QueueCheckInterval, t.QueueCheckInterval)
+	var self atomic.Pointer[theirs.Memberlist]
+	var ud *userDelegate
+	if o.user != nil {
+		q := &theirs.TransmitLimitedQueue{RetransmitMult: c.RetransmitMult, NumNodes: func() int {
+			if m := self.Load(); m != nil {
+				return m.NumMembers()
+			}
+			return 1
+		}}
+		ud = newUserDelegate(o.user, o.name, func(b []byte) { q.QueueBroadcast(theirsUserMsg(b)) }, q.GetBroadcasts)
+		c.Delegate = ud
+	}
 	ml, err := theirs.Create(c)
 	if err != nil {
 		return nil, err
 	}
-	return theirsNode{ml}, nil
+	self.Store(ml)
+	return theirsNode{ml, ud}, nil
 }
 
-type theirsNode struct{ ml *theirs.Memberlist }
+type theirsNode struct {
+	ml   *theirs.Memberlist
+	user *userDelegate
+}
 
 func (n theirsNode) join(a []string) (int, error)     { return n.ml.Join(a) }
 func (n theirsNode) leave(d time.Duration) error      { return n.ml.Leave(d) }
@@ -154,6 +195,7 @@ func (n theirsNode) numMembers() int                  { return n.ml.NumMembers()
 func (n theirsNode) updateNode(d time.Duration) error { return n.ml.UpdateNode(d) }
 func (n theirsNode) members() []member                { return membersOf(n.ml.Members(), addrOfTheirs) }
 func (n theirsNode) streamFailures() []string         { return nil }
+func (n theirsNode) broadcast(msg []byte)             { n.user.broadcast(msg) }
 
 // setTimings copies the non-zero fields of t into a library's Config fields.
 func setTimings(probe, probeTimeout, gossip, pushPull *time.Duration, suspMult, suspMax *int,

@@ -151,7 +151,7 @@ func scenarios(s size) []scenario {
 	if !s.quick {
 		out = append(out, joinStorm(s, 1000, true))
 	}
-	out = append(out, resurrection(s))
+	out = append(out, resurrection(s), userChurn(s))
 	return out
 }
 

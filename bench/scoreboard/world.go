@@ -120,10 +120,12 @@ type sink struct {
 	counters map[string]float64 // run + "|" + key: sum of values
 	calls    map[string]float64 // run + "|" + key: number of calls
 	gaugeMax map[string]float32
+	samples  map[string][]float32 // run + "|" + key: every sample
 }
 
 func newSink() *sink {
-	return &sink{counters: map[string]float64{}, calls: map[string]float64{}, gaugeMax: map[string]float32{}}
+	return &sink{counters: map[string]float64{}, calls: map[string]float64{}, gaugeMax: map[string]float32{},
+		samples: map[string][]float32{}}
 }
 
 func runOf(labels []metrics.Label) string {
@@ -150,6 +152,27 @@ func (s *sink) SetGaugeWithLabels(key []string, v float32, labels []metrics.Labe
 		s.gaugeMax[k] = v
 	}
 	s.mu.Unlock()
+}
+
+func (s *sink) AddSampleWithLabels(key []string, v float32, labels []metrics.Label) {
+	k := runOf(labels) + "|" + strings.Join(key, ".")
+	s.mu.Lock()
+	s.samples[k] = append(s.samples[k], v)
+	s.mu.Unlock()
+}
+
+// sampleCount returns how many values a sample of a run has had.
+func (s *sink) sampleCount(run, key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.samples[run+"|"+key])
+}
+
+// sampleValues returns a copy of a sample's values from the from-th on.
+func (s *sink) sampleValues(run, key string, from int) []float32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.samples[run+"|"+key][from:])
 }
 
 func (s *sink) counter(run, key string) float64 {
@@ -202,6 +225,8 @@ type world struct {
 	logs    *logCounter
 	run     string
 	sink    *sink
+	seed    uint64
+	user    *userLog // given to every node started when not nil
 
 	names []string                       // every node ever started, in order
 	nodes map[string]node                // running nodes by name
@@ -220,8 +245,8 @@ func newWorld(l lib, seed uint64, t timings) *world {
 	return &world{
 		lib: l, net: n, timings: t,
 		events: &recorder{}, logs: &logCounter{},
-		run:   fmt.Sprintf("r%d", runSeq.Add(1)),
-		sink:  installSink(),
+		run:  fmt.Sprintf("r%d", runSeq.Add(1)),
+		sink: installSink(), seed: seed,
 		nodes: map[string]node{}, trs: map[string]*ours.MockTransport{},
 		start:   time.Now(),
 		offsets: rand.New(rand.NewPCG(seed, 0x6f6666)),
@@ -245,7 +270,7 @@ func (w *world) startNode(name string) error {
 
 // startOn starts the named node on tr and records both.
 func (w *world) startOn(name string, tr *ours.MockTransport) error {
-	n, err := w.lib.start(tr, nodeOptions{name: name, timings: w.timings, events: w.events, runLabel: w.run, logs: w.logs})
+	n, err := w.lib.start(tr, nodeOptions{name: name, timings: w.timings, events: w.events, runLabel: w.run, logs: w.logs, user: w.user})
 	if err != nil {
 		return fmt.Errorf("%s: start %s: %w", w.lib.name(), name, err)
 	}
