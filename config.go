@@ -234,12 +234,14 @@ type Config struct {
 	// Config.
 	RemergeInterval time.Duration
 
-	// UserBroadcastShare is the fraction, from 0 to 1, of each gossip
-	// packet reserved for the Delegate's broadcasts while memberlist's own
-	// messages would fill it. Memberlist's messages take what the
+	// UserBroadcastShare is the fraction, from 0 to 1, of the gossip
+	// packets reserved for the Delegate's broadcasts while memberlist's own
+	// messages would fill them. Memberlist's messages take what the
 	// Delegate's leave, and the Delegate's what memberlist's leave, so no
 	// space is wasted; the share only matters when both have more than
-	// fits. Zero reserves nothing: memberlist's own messages go first, as
+	// fits. The share is kept over many packets: what the Delegate does not
+	// use of one packet is saved, up to a whole packet, so a message larger
+	// than the share of one packet still goes out within a few. Zero reserves nothing: memberlist's own messages go first, as
 	// in hashicorp/memberlist, and may starve the Delegate's in a large
 	// cluster with many membership changes. It is not part of upstream's
 	// Config.

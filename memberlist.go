@@ -72,6 +72,7 @@ type Memberlist struct {
 	lzw        lzwPool
 	awareness  *awareness
 	broadcasts *TransmitLimitedQueue
+	userShare  userCredit // the Delegate's unspent share of gossip packets
 
 	pushPullReq atomic.Int32
 	warns       warnLimiter // rate limits of warnings about peers

@@ -30,8 +30,9 @@ func TestUserBudget(t *testing.T) {
 		{1000, 1000, 0.5, 500},   //
 		{1000, 1001, 0.999, 999}, //
 	} {
-		if got := userBudget(tc.limit, tc.pending, tc.share); got != tc.want {
-			t.Errorf("userBudget(%d, %d, %v) = %d, want %d", tc.limit, tc.pending, tc.share, got, tc.want)
+		var c userCredit
+		if got, _ := c.budget(tc.limit, tc.pending, tc.share); got != tc.want {
+			t.Errorf("first budget(%d, %d, %v) = %d, want %d", tc.limit, tc.pending, tc.share, got, tc.want)
 		}
 	}
 }
@@ -82,6 +83,46 @@ func TestUserBroadcastShare(t *testing.T) {
 					own, user, used, tc.wantOwn, tc.wantUser, limit)
 			}
 		})
+	}
+}
+
+// TestUserCreditSendsLargeMessages keeps memberlist's queue fuller than a
+// packet and gives the Delegate 512-byte messages, more than a quarter of
+// a 1,398-byte packet. The Delegate's unspent share adds up over packets,
+// so its messages go out, one every second or third packet, and over 60
+// packets it gets its quarter of the bytes, give or take one message.
+func TestUserCreditSendsLargeMessages(t *testing.T) {
+	const limit, size, packets = 1398, 512, 60
+	d := &recordingDelegate{}
+	for range packets {
+		d.broadcasts = append(d.broadcasts, bytes.Repeat([]byte{'u'}, size))
+	}
+	m := &Memberlist{config: &Config{Delegate: d, UserBroadcastShare: 0.25}}
+	m.broadcasts = &TransmitLimitedQueue{NumNodes: func() int { return 1000 }, RetransmitMult: 4}
+	userBytes, lastUser, longestGap := 0, -1, 0
+	for p := range packets {
+		for i := range 20 {
+			m.broadcasts.QueueBroadcast(&memberlistBroadcast{node: fmt.Sprint("n", p, "-", i), msg: bytes.Repeat([]byte{byte(aliveMsg)}, 100)})
+		}
+		used := 0
+		for _, msg := range m.getBroadcasts(compoundOverhead, limit) {
+			used += compoundOverhead + len(msg)
+			if messageType(msg[0]) == userMsg {
+				userBytes += compoundOverhead + len(msg)
+				longestGap, lastUser = max(longestGap, p-lastUser), p
+			}
+		}
+		if used > limit {
+			t.Fatalf("packet %d: %d bytes, limit %d", p, used, limit)
+		}
+	}
+	share := float64(userBytes) / float64(packets*limit)
+	t.Logf("user share %.3f of the bytes, longest gap %d packets", share, longestGap)
+	if longestGap > 3 {
+		t.Errorf("a 512-byte user message waited %d packets, want at most 3", longestGap)
+	}
+	if one := float64(size+compoundOverhead+1) / float64(packets*limit); share > 0.25+one || share < 0.25-one {
+		t.Errorf("user messages took %.3f of the bytes, want 0.25 ± %.3f", share, one)
 	}
 }
 
