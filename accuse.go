@@ -47,7 +47,7 @@ func (t *table) tell(told *time.Time, a *alive, held uint32, state NodeStateType
 	*told = now
 	mt, msg := accusationMsg(a.Node, t.conf.Name, held, state)
 	if mt == deadMsg {
-		e.broadcast(a.Node, mt, msg, nil)
+		e.rebroadcast(a.Node, mt, msg)
 	}
 	to := Address{Addr: joinHostPort(net.IP(a.Addr).String(), a.Port), Name: a.Node}
 	e.tells = append(e.tells, accusation{to: to, t: mt, msg: msg})
@@ -107,7 +107,7 @@ func (t *table) reassert(me *nodeState, accused uint32, now time.Time, e *effect
 	}
 	me.told = now
 	a := alive{Incarnation: me.Incarnation, Node: me.Name, Addr: me.Addr, Port: me.Port, Meta: me.Meta, Vsn: me.vsn()}
-	e.broadcast(me.Name, aliveMsg, &a, nil)
+	e.rebroadcast(me.Name, aliveMsg, &a)
 }
 
 // retell answers a suspect about st, a node held dead or left at the same
@@ -122,5 +122,5 @@ func (t *table) retell(st *nodeState, now time.Time, e *effects) {
 	}
 	st.told = now
 	mt, msg := accusationMsg(st.Name, t.conf.Name, st.Incarnation, st.State)
-	e.broadcast(st.Name, mt, msg, nil)
+	e.rebroadcast(st.Name, mt, msg)
 }

@@ -338,6 +338,14 @@ func (q *TransmitLimitedQueue) seekLocked(tier, free int) *queuedBroadcast {
 	return found
 }
 
+// holds reports whether a broadcast named name is queued.
+func (q *TransmitLimitedQueue) holds(name string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.named[name]
+	return ok
+}
+
 // NumQueued returns the number of queued broadcasts.
 func (q *TransmitLimitedQueue) NumQueued() int {
 	q.mu.Lock()

@@ -20,12 +20,16 @@ type effects struct {
 }
 
 // outBroadcast is a message about node to queue for gossip; notify, when
-// non-nil, is closed once it is done.
+// non-nil, is closed once it is done. A repeat is a message the table
+// already gossiped once, sent again for a peer that missed it: it is
+// queued only when no message about node is queued, so that it does not
+// restart the retransmissions of one still going out.
 type outBroadcast struct {
 	node   string
 	t      messageType
 	msg    wireMessage
 	notify chan struct{}
+	repeat bool
 }
 
 // timerOp arms the suspicion timer of name to fire after after with token,
@@ -51,6 +55,11 @@ type logRecord struct {
 
 func (e *effects) broadcast(node string, t messageType, msg wireMessage, notify chan struct{}) {
 	e.broadcasts = append(e.broadcasts, outBroadcast{node: node, t: t, msg: msg, notify: notify})
+}
+
+// rebroadcast records a repeat broadcast (see outBroadcast).
+func (e *effects) rebroadcast(node string, t messageType, msg wireMessage) {
+	e.broadcasts = append(e.broadcasts, outBroadcast{node: node, t: t, msg: msg, repeat: true})
 }
 
 func (e *effects) log(level slog.Level, msg string, args ...any) {
@@ -83,6 +92,9 @@ func (m *Memberlist) step(in any) {
 // timers; the caller holds mu.
 func (m *Memberlist) queueLocked(e *effects) {
 	for _, b := range e.broadcasts {
+		if b.repeat && m.broadcasts.holds(b.node) {
+			continue
+		}
 		m.encodeBroadcastNotify(b.node, b.t, b.msg, b.notify)
 	}
 	for _, ev := range e.events {

@@ -28,7 +28,8 @@ import (
 //	graves NAME STATE@INC ...   (every grave, sorted by name)
 //
 // EFFECTS are "-" or, joined by "; " in this order: broadcasts ("bcast
-// dead x@3 from b", "+notify" when the broadcast closes a channel),
+// dead x@3 from b", "+notify" when the broadcast closes a channel,
+// "rebcast" for a repeat, queued only when nothing about the node is),
 // events ("join x", "leave x", "update x", "conflict x"), timers ("timer
 // x 24s", "stop x"), accusations sent ("tell 10.0.0.1:7946 dead x@3 from
 // a"), the health delta ("health +1"), log lines ("warn: text key=value")
@@ -153,6 +154,9 @@ func (e *effects) String() string {
 	var out []string
 	for _, b := range e.broadcasts {
 		s := "bcast " + scriptMsg(b.t, b.msg)
+		if b.repeat {
+			s = "rebcast " + scriptMsg(b.t, b.msg)
+		}
 		if b.notify != nil {
 			s += " +notify"
 		}
@@ -279,7 +283,7 @@ suspect b 1 from x => -
 alive b 2 addr 10.0.0.2 => bcast alive b@2; stop b; count msg.alive
 # Not alive (dead): not applied; the death is gossiped again (retell).
 dead c 1 from b => bcast dead c@1 from b; leave c; count msg.dead
-suspect c 1 from d => bcast dead c@1 from a
+suspect c 1 from d => rebcast dead c@1 from a
 # About us: refuted, never applied.
 suspect a 1 from b => bcast alive a@2; health +1; warn: Refuting a suspect message node=a from=b inc=1
 table a alive@2 b alive@2 c dead@1 d alive@1
@@ -338,11 +342,11 @@ suspect e 1 from d => bcast suspect e@1 from d; timer e 11.381s
 func TestTableReassert(t *testing.T) {
 	tableScript(t, tableStart+`
 suspect a 1 from b => bcast alive a@2; health +1; warn: Refuting a suspect message node=a from=b inc=1
-suspect a 1 from c => bcast alive a@2
+suspect a 1 from c => rebcast alive a@2
 suspect a 1 from d => -
 dead a 1 from d => -
 wait 1s
-dead a 1 from d => bcast alive a@2
+dead a 1 from d => rebcast alive a@2
 suspect a 2 from c => bcast alive a@3; health +1; warn: Refuting a suspect message node=a from=c inc=2
 table a alive@3 b alive@1 c alive@1 d alive@1
 `, nil)
@@ -354,12 +358,12 @@ table a alive@3 b alive@1 c alive@1 d alive@1
 func TestTableRetell(t *testing.T) {
 	tableScript(t, tableStart+`
 dead c 1 from d => bcast dead c@1 from d; leave c; count msg.dead
-suspect c 1 from b => bcast dead c@1 from a
+suspect c 1 from b => rebcast dead c@1 from a
 suspect c 1 from b => -
 wait 1s
-suspect c 0 from b => bcast dead c@1 from a
+suspect c 0 from b => rebcast dead c@1 from a
 dead b 1 from b => bcast dead b@1 from b; leave b; count msg.dead
-suspect b 1 from d => bcast dead b@1 from b
+suspect b 1 from d => rebcast dead b@1 from b
 wait 1s
 suspect c 2 from b => -
 table a alive@1 b left@1 c dead@2 d alive@1
@@ -392,7 +396,7 @@ func TestTableIncarnationsNeverGoDown(t *testing.T) {
 dead b 1 from c => bcast dead b@1 from c; leave b; count msg.dead
 dead b 10 from c => -
 table a alive@1 b dead@10 c alive@1 d alive@1
-alive b 2 addr 10.0.0.2 => bcast dead b@10 from a; tell 10.0.0.2:7946 dead b@10 from a
+alive b 2 addr 10.0.0.2 => rebcast dead b@10 from a; tell 10.0.0.2:7946 dead b@10 from a
 suspect b 12 from d => -
 wait 1s
 alive b 11 addr 10.0.0.2 => tell 10.0.0.2:7946 suspect b@12 from a
@@ -417,12 +421,12 @@ reap
 table a alive@1 b alive@1 c alive@1
 graves d dead@1 x left@4
 # A stale alive re-enters the name as it died, and the node is told.
-alive x 4 => bcast dead x@4 from x; tell 10.0.0.1:7946 dead x@4 from x
+alive x 4 => rebcast dead x@4 from x; tell 10.0.0.1:7946 dead x@4 from x
 alive x 3 => -
 table a alive@1 b alive@1 c alive@1 x left@4
 graves d dead@1
 alive x 5 => bcast alive x@5; join x; count msg.alive
-alive d 1 addr 10.0.0.4 => bcast dead d@1 from a; tell 10.0.0.4:7946 dead d@1 from a
+alive d 1 addr 10.0.0.4 => rebcast dead d@1 from a; tell 10.0.0.4:7946 dead d@1 from a
 table a alive@1 b alive@1 c alive@1 d dead@1 x alive@5
 # Past its lifetime (here 3 push/pull intervals, 90 s) a grave holds nothing back.
 wait 31s
@@ -440,10 +444,10 @@ alive d 1 addr 10.0.0.4 => bcast alive d@1; join d; count msg.alive
 func TestTableAccusationsReachTheAccused(t *testing.T) {
 	tableScript(t, tableStart+`
 dead b 7 from c => bcast dead b@7 from c; leave b; count msg.dead
-alive b 1 addr 10.0.0.2 => bcast dead b@7 from a; tell 10.0.0.2:7946 dead b@7 from a
+alive b 1 addr 10.0.0.2 => rebcast dead b@7 from a; tell 10.0.0.2:7946 dead b@7 from a
 alive b 1 addr 10.0.0.2 => -
 wait 1s
-alive b 2 addr 10.0.0.2 => bcast dead b@7 from a; tell 10.0.0.2:7946 dead b@7 from a
+alive b 2 addr 10.0.0.2 => rebcast dead b@7 from a; tell 10.0.0.2:7946 dead b@7 from a
 alive b 8 addr 10.0.0.2 => bcast alive b@8; join b; count msg.alive
 dead y 3 from c => bcast dead y@3 from c
 dead y 3 from d => -

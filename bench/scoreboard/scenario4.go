@@ -10,6 +10,7 @@ import (
 // userChurnPlan is the shape of the user-broadcast scenario.
 type userChurnPlan struct {
 	nodes    int           // cluster size before the churn
+	settle   time.Duration // quiet time between the formation and the churn
 	issueFor time.Duration // user broadcasts are issued for this long
 	warmup   time.Duration // churn before the first broadcast
 	capd     time.Duration // how long each broadcast is given to reach every node
@@ -25,7 +26,7 @@ type userChurnPlan struct {
 // every running node has each one?
 func userChurn(s size) scenario {
 	p := userChurnPlan{
-		nodes: s.pick(300, 48), warmup: 5 * time.Second, issueFor: 30 * time.Second, capd: 20 * time.Second,
+		nodes: s.pick(300, 48), settle: s.dur(time.Minute, 20*time.Second), warmup: 5 * time.Second, issueFor: 30 * time.Second, capd: 20 * time.Second,
 		step: s.dur(125*time.Millisecond, time.Second), every: s.pick(12, 2), metaSize: 128, msgSizes: []int{64, 512},
 	}
 	t := lanTimings()
@@ -35,14 +36,14 @@ func userChurn(s size) scenario {
 			p.nodes, p.step, time.Duration(p.every)*p.step, p.issueFor),
 		timings: t,
 		note: fmt.Sprintf("user broadcasts under churn: the cluster is formed by joins one after the other (at most 1 min for every "+
-			"view to be whole); the first quarter of its nodes are stable: they issue the broadcasts and are the joiners' seeds, and "+
+			"view to be whole) and left quiet for %v, so that every node has gossiped what it learnt while the cluster formed (300 alive messages, which take about 40 s to go out) and the libraries start the churn alike; the first quarter of its nodes are stable: they issue the broadcasts and are the joiners' seeds, and "+
 			"the churn kills or stops the others and new nodes. Every node advertises %d bytes of NodeMeta; the user messages are of %v bytes in turn, "+
 			"queued on the issuing node's TransmitLimitedQueue (RetransmitMult 4) and queued again by each node that receives it; "+
 			"a broadcast has reached every node when every node running at its issue has it, except nodes stopped without it "+
 			"within %v. Ours runs with its default UserBroadcastShare (0.25 of each gossip packet reserved for the Delegate while "+
 			"membership messages would fill it); hashicorp/memberlist gives the Delegate what its own messages leave. "+
 			"The queue samples are every node's memberlist.queue.broadcasts, every second, from the start of the churn.",
-			p.metaSize, p.msgSizes, p.capd),
+			p.settle, p.metaSize, p.msgSizes, p.capd),
 		run: func(w *world) ([]figure, error) { return runUserChurn(w, p) },
 	}
 }
@@ -106,6 +107,7 @@ func runUserChurn(w *world, p userChurnPlan) ([]figure, error) {
 		return nil, err
 	}
 	wrong := w.wrongPairs(names, names)
+	time.Sleep(p.settle)
 	c := &churner{w: w, rng: rand.New(rand.NewPCG(w.seed, 299)), stable: names[:p.nodes/4], stopped: map[string]time.Time{}, failed: failed}
 	q0 := w.sink.sampleCount(w.run, queueKey)
 	p0, b0, t0 := w.callCount("memberlist.udp.sent"), w.counter("memberlist.udp.sent"), time.Now()
