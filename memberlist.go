@@ -73,10 +73,10 @@ type Memberlist struct {
 	awareness  *awareness
 	broadcasts *TransmitLimitedQueue
 
-	pushPullReq atomic.Int32
-	warns       warnLimiter // rate limits of warnings about peers
-	conns       connSet
-	resolver    addrResolver
+	pushPulls *pushPullGate // inbound push/pulls being served or waiting
+	warns     warnLimiter   // rate limits of warnings about peers
+	conns     connSet
+	resolver  addrResolver
 
 	leaveMu      sync.Mutex // held through Leave; taken before mu
 	shutdownMu   sync.Mutex // held through Shutdown; taken before mu
@@ -89,6 +89,11 @@ type Memberlist struct {
 // options are test seams that are not part of Config.
 type options struct {
 	seed *[2]uint64
+
+	// pushPullSlots and pushPullWaiters size the inbound push/pull gate
+	// when pushPullSlots is positive (default maxPushPullRequests-1 and
+	// maxPushPullWaiters).
+	pushPullSlots, pushPullWaiters int
 }
 
 // Create validates conf, starts the transport and the protocol goroutines,
@@ -138,6 +143,10 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 		awareness:   newAwareness(conf.AwarenessMaxMultiplier),
 		shutdownCh:  make(chan struct{}),
 		resolver:    addrResolver{dnsConfigPath: conf.DNSConfigPath, logger: logger},
+		pushPulls:   newPushPullGate(maxPushPullRequests-1, maxPushPullWaiters),
+	}
+	if opts.pushPullSlots > 0 {
+		m.pushPulls = newPushPullGate(opts.pushPullSlots, opts.pushPullWaiters)
 	}
 	m.table = newTable(conf, m.rng.Uint64(), &m.incarnation, &m.numNodes, &m.leaving)
 	m.handoff.init(conf.HandoffQueueDepth)
