@@ -45,10 +45,10 @@ func (m *Memberlist) JoinContext(ctx context.Context, existing []string) (int, e
 	defer m.goroutines.leave()
 	targets, errs := m.joinTargets(ctx, existing)
 	results := m.pushPullTargets(ctx, targets)
-	joined := 0
+	var joined []Address
 	for i, err := range results {
 		if err == nil {
-			joined++
+			joined = append(joined, targets[i])
 			m.noteSeed(targets[i])
 			continue
 		}
@@ -56,11 +56,11 @@ func (m *Memberlist) JoinContext(ctx context.Context, existing []string) (int, e
 		m.logger.Debug("Failed to join", slog.String(logKeyAddr, targets[i].Addr), logNode(targets[i].Name), logErr(err))
 		errs = append(errs, err)
 	}
-	if joined > 0 {
-		m.followUpJoin()
+	if len(joined) > 0 {
+		m.followUpJoin(joined)
 	}
-	if joined > 0 || len(errs) == 0 {
-		return joined, nil
+	if len(joined) > 0 || len(errs) == 0 {
+		return len(joined), nil
 	}
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
@@ -150,7 +150,7 @@ const (
 // seed slows a join down instead of failing it.
 func (m *Memberlist) joinPushPull(ctx context.Context, a Address) error {
 	for attempt := 1; ; attempt++ {
-		err := m.pushPullNode(ctx, a, true)
+		_, err := m.pushPullNode(ctx, a, true)
 		if err == nil || attempt >= joinAttempts || !joinRetryable(err) || ctx.Err() != nil {
 			return err
 		}

@@ -305,24 +305,48 @@ func (m *Memberlist) localMeta() ([]byte, error) {
 	return meta, nil
 }
 
-// followUpJoin runs one more push/pull with a random alive node between one
-// and two probe intervals after a successful Join. The seeds' tables are a
+// maxJoinFollowUps bounds the push/pulls that follow a successful Join.
+const maxJoinFollowUps = 5
+
+// followUpJoin runs more push/pulls after a successful Join, each one to
+// two probe intervals after the last, with a random alive member other than
+// the seeds when there is one, until one finds the two tables of the same
+// size (neither side learns a member), and at most maxJoinFollowUps. The
+// seeds' tables are a
 // snapshot: nodes that come back at the same moment (a mass restart under
 // the old names) announce themselves by gossip, and a node that joins in
 // the middle of it can miss an announcement for good until the periodic
 // push/pull, a minute or more away; by then any other member's table has
-// them. Nothing is done when push/pull is off (PushPullInterval 0).
-func (m *Memberlist) followUpJoin() {
+// them. In a join storm the seed's snapshot is the smaller the earlier a
+// node joined, and every node that goes back to the seed makes it the
+// bottleneck again; exchanging with random other members spreads the load
+// and merges the snapshots, so a second round is needed only while they
+// differ. In a settled cluster the first follow-up finds the same table
+// and is the only one. Nothing is done when push/pull is off (PushPullInterval 0).
+func (m *Memberlist) followUpJoin(seeds []Address) {
 	c := m.config
 	if c.PushPullInterval <= 0 || c.ProbeInterval <= 0 {
 		return
 	}
-	d := c.ProbeInterval + m.stagger(c.ProbeInterval)
 	m.goroutines.Go(func() {
-		if m.sleep(d) {
-			m.pushPull()
+		for range maxJoinFollowUps {
+			if !m.sleep(c.ProbeInterval + m.stagger(c.ProbeInterval)) {
+				return
+			}
+			before := m.tableLen()
+			remote, ok := m.pushPullAvoiding(seeds)
+			if !ok || (remote == before && m.tableLen() == before) {
+				return
+			}
 		}
 	})
+}
+
+// tableLen returns the number of nodes in the table, in any state.
+func (m *Memberlist) tableLen() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.table.nodes)
 }
 
 // LocalNode returns a copy of the local node as others see it.
