@@ -206,3 +206,56 @@ func TestPushPullGate(t *testing.T) {
 		}
 	})
 }
+
+// TestJoinFollowUpsAvoidTheSeed checks that the push/pull following a Join
+// into a settled cluster goes to a member other than the seed, and that it
+// is the only one: it finds the same table.
+func TestJoinFollowUpsAvoidTheSeed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 116)
+		slow := func(conf *Config) { conf.PushPullInterval = 10 * time.Minute }
+		seed := c.add("seed", slow)
+		for _, name := range []string{"b", "c", "d"} {
+			c.add(name, slow)
+		}
+		c.joinAll()
+		advance(time.Minute) // their own follow-ups are over
+		x := c.add("x", slow)
+		if _, err := x.Join([]string{seedAddr(seed)}); err != nil {
+			t.Fatal(err)
+		}
+		advance(time.Minute)
+		others := uint64(0)
+		for _, name := range []string{"b", "c", "d"} {
+			others += c.net.LinkStats("x", name).StreamsOpened
+		}
+		if toSeed := c.net.LinkStats("x", "seed").StreamsOpened; toSeed != 1 || others != 1 {
+			t.Errorf("x opened %d streams to the seed and %d to the others in the minute after its Join, want 1 (the Join) and 1 (one follow-up)", toSeed, others)
+		}
+	})
+}
+
+// TestJoinFollowUpsMergeSnapshots has 30 nodes join one seed at once with
+// gossip and periodic push/pull off, so that only the push/pulls of Join
+// and of its follow-ups carry membership: each joiner's table is the
+// seed's at its turn, and the follow-ups must merge them.
+func TestJoinFollowUpsMergeSnapshots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 117)
+		quiet := func(conf *Config) {
+			conf.GossipInterval = 0
+			conf.PushPullInterval = time.Hour
+			conf.RemergeInterval = 0
+		}
+		seed := c.add("seed", quiet)
+		for i := range 30 {
+			c.add(fmt.Sprintf("n%02d", i), quiet)
+		}
+		for i, err := range joinAtOnce(c.nodes[1:], seedAddr(seed)) {
+			if err != nil {
+				t.Fatalf("Join of %s: %v", c.nodes[i+1].config.Name, err)
+			}
+		}
+		waitFor(t, 12*seed.config.ProbeInterval, "every node to list all 31", func() bool { return converged(c.nodes, 31) })
+	})
+}
