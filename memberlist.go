@@ -310,19 +310,20 @@ const maxJoinFollowUps = 5
 
 // followUpJoin runs more push/pulls after a successful Join, each one to
 // two probe intervals after the last, with a random alive member other than
-// the seeds when there is one, until one finds the two tables of the same
-// size (neither side learns a member), and at most maxJoinFollowUps. The
-// seeds' tables are a
-// snapshot: nodes that come back at the same moment (a mass restart under
-// the old names) announce themselves by gossip, and a node that joins in
-// the middle of it can miss an announcement for good until the periodic
-// push/pull, a minute or more away; by then any other member's table has
-// them. In a join storm the seed's snapshot is the smaller the earlier a
-// node joined, and every node that goes back to the seed makes it the
-// bottleneck again; exchanging with random other members spreads the load
-// and merges the snapshots, so a second round is needed only while they
-// differ. In a settled cluster the first follow-up finds the same table
-// and is the only one. Nothing is done when push/pull is off (PushPullInterval 0).
+// the seeds when there is one, until one finds both tables the same size
+// (neither side learns a member), and at most maxJoinFollowUps.
+//
+// The seeds' tables are a snapshot: nodes that come back at the same moment
+// (a mass restart under the old names) announce themselves by gossip, and a
+// node that joins in the middle of it can miss an announcement for good
+// until the periodic push/pull, a minute or more away; by then any other
+// member's table has them. In a join storm the seed's snapshot is the
+// smaller the earlier a node joined, and every node that went back to the
+// seed would make it the bottleneck again; exchanging with random other
+// members spreads the load and merges the snapshots, and more rounds are
+// needed only while they differ. In a settled cluster the first follow-up
+// finds the same table and is the only one. Nothing is done when push/pull
+// is off (PushPullInterval 0).
 func (m *Memberlist) followUpJoin(seeds []Address) {
 	c := m.config
 	if c.PushPullInterval <= 0 || c.ProbeInterval <= 0 {
