@@ -128,13 +128,14 @@ func TestDropCountersStreams(t *testing.T) {
 		a := c.add("a", func(conf *Config) { conf.MetricSink = sa })
 		b := c.add("b")
 
-		a.pushPullReq.Store(maxPushPullRequests - 1)
+		gate := a.pushPulls
+		a.pushPulls = newPushPullGate(0, 0) // at its cap, with no room to wait
 		if _, err := b.Join([]string{seedAddr(a)}); err == nil {
 			t.Errorf("Join to a node at its push/pull cap succeeded")
 		}
-		a.pushPullReq.Store(0)
-		if got := dropDelta(sa, nil); got["memberlist.tcp.pushpull_refused"] != 1 {
-			t.Errorf("after a refused push/pull: %v", got)
+		a.pushPulls = gate
+		if got := dropDelta(sa, nil); got["memberlist.tcp.pushpull_refused"] != joinAttempts {
+			t.Errorf("after a refused push/pull, tried %d times: %v", joinAttempts, got)
 		}
 
 		before := inmemCounters(sa)

@@ -42,12 +42,19 @@ func (c *testCluster) config(name string) *Config {
 // add creates a node; mods adjust its config first.
 func (c *testCluster) add(name string, mods ...func(*Config)) *Memberlist {
 	c.t.Helper()
+	return c.addWith(name, options{}, mods...)
+}
+
+// addWith is add with test seams; its seed is the cluster's.
+func (c *testCluster) addWith(name string, opts options, mods ...func(*Config)) *Memberlist {
+	c.t.Helper()
 	conf := c.config(name)
 	for _, mod := range mods {
 		mod(conf)
 	}
 	seed := [2]uint64{c.seed, uint64(len(c.nodes))}
-	m, err := create(conf, options{seed: &seed})
+	opts.seed = &seed
+	m, err := create(conf, opts)
 	if err != nil {
 		c.t.Fatalf("create %s: %v", name, err)
 	}

@@ -337,10 +337,12 @@ func streamOpening(key bool) []byte {
 }
 
 // TestHostile_ManyStreams opens 300 streams at once that each start a
-// push/pull and stall. Without a key, the target holds
-// maxPushPullRequests-1 of them and refuses the rest, each refusal counted
-// by an error log line ("Too many pending push/pull requests"; no metric
-// counts it, as upstream). With a key the attacker cannot get past the
+// push/pull and stall. Without a key, the target serves
+// maxPushPullRequests-1 of them, lets the rest wait TCPTimeout/2 for a
+// slot and then refuses them, each refusal counted by a log line ("Too
+// many pending push/pull requests"). A member's Join meanwhile waits,
+// is refused, retries, and gets a slot when the attacker's streams reach
+// their deadline. With a key the attacker cannot get past the
 // decryption, which reads the announced frame until the deadline, so the
 // cap is never reached: every stream holds a goroutine and an fd until
 // TCPTimeout. Meanwhile the target answers probes, and afterwards every
@@ -353,10 +355,10 @@ func TestHostile_ManyStreams(t *testing.T) {
 			conns := r.dialMany(n, streamOpening(key))
 			wantRefused := 0
 			if !key {
-				wantRefused = n - (maxPushPullRequests - 1)
+				wantRefused = n - (maxPushPullRequests - 1) // the waiters, after TCPTimeout/2
 			}
 			waitFor(t, hostileTCPTimeout, "streams accepted", func() bool {
-				return r.log.count(0) >= wantRefused && runtime.NumGoroutine() >= r.base.goroutines+n-wantRefused-hostileSlack
+				return runtime.NumGoroutine() >= r.base.goroutines+n-hostileSlack
 			})
 			for range 5 {
 				if !r.probe() {
@@ -366,14 +368,8 @@ func TestHostile_ManyStreams(t *testing.T) {
 			held := runtime.NumGoroutine() - r.base.goroutines
 			// A legitimate push/pull competes for the same slots.
 			_, joinErr := r.prober.Join([]string{r.tcp})
-			if key && joinErr != nil {
+			if joinErr != nil {
 				t.Errorf("push/pull from a member during the attack: %v", joinErr)
-			}
-			if !key {
-				if joinErr == nil {
-					t.Error("a member's push/pull got a slot while the attacker held them all")
-				}
-				wantRefused++
 			}
 			after := r.waitFreed(hostileTCPTimeout+leakSettle, "the held streams to be freed by their deadline")
 			for _, c := range conns {
@@ -382,8 +378,9 @@ func TestHostile_ManyStreams(t *testing.T) {
 			r.base.waitBack(t, "after closing the attacker's streams", true)
 			r.figures("300 stalled push/pulls", after)
 			t.Logf("figures: refused %d (want %d), held goroutines %d, a member's push/pull during the attack: %v", r.log.count(0), wantRefused, held, joinErr)
-			if got := r.log.count(0); got != wantRefused {
-				t.Errorf("%d refusals logged, want %d", got, wantRefused)
+			// The member's Join is refused at most joinAttempts-1 times.
+			if got := r.log.count(0); got < wantRefused || (key && got != 0) || got > wantRefused+joinAttempts-1 {
+				t.Errorf("%d refusals logged, want %d, plus up to %d of the member's", got, wantRefused, joinAttempts-1)
 			}
 			if _, err := r.prober.Join([]string{r.tcp}); err != nil {
 				t.Errorf("push/pull after the attack: %v", err)

@@ -2,10 +2,13 @@ package memberlist
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -28,7 +31,9 @@ func (m *Memberlist) Join(existing []string) (int, error) {
 // dials and push/pull exchanges in progress are abandoned and JoinContext
 // returns at once. The addresses are resolved, then contacted, in parallel,
 // at most 8 at a time; each resolution and each exchange is bounded by
-// Config.TCPTimeout.
+// Config.TCPTimeout. An exchange that the node drops without a reply, as a
+// node busy with too many push/pulls does, is tried again up to three
+// times, after a random wait of 50 ms to 400 ms.
 //
 // The error is nil when at least one node was contacted, even if ctx ended
 // before the others answered. Otherwise it matches ErrNoSeedReachable, each
@@ -40,10 +45,10 @@ func (m *Memberlist) JoinContext(ctx context.Context, existing []string) (int, e
 	defer m.goroutines.leave()
 	targets, errs := m.joinTargets(ctx, existing)
 	results := m.pushPullTargets(ctx, targets)
-	joined := 0
+	var joined []Address
 	for i, err := range results {
 		if err == nil {
-			joined++
+			joined = append(joined, targets[i])
 			m.noteSeed(targets[i])
 			continue
 		}
@@ -51,11 +56,11 @@ func (m *Memberlist) JoinContext(ctx context.Context, existing []string) (int, e
 		m.logger.Debug("Failed to join", slog.String(logKeyAddr, targets[i].Addr), logNode(targets[i].Name), logErr(err))
 		errs = append(errs, err)
 	}
-	if joined > 0 {
-		m.followUpJoin()
+	if len(joined) > 0 {
+		m.followUpJoin(joined)
 	}
-	if joined > 0 || len(errs) == 0 {
-		return joined, nil
+	if len(joined) > 0 || len(errs) == 0 {
+		return len(joined), nil
 	}
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
@@ -125,11 +130,69 @@ func (m *Memberlist) pushPullTargets(ctx context.Context, targets []Address) []e
 				return
 			}
 			defer m.goroutines.leave()
-			results[i] = m.pushPullNode(ctx, a, true)
+			results[i] = m.joinPushPull(ctx, a)
 		}()
 	}
 	wg.Wait()
 	return results
+}
+
+// A joining push/pull that the node drops without a reply is tried up to
+// joinAttempts times in all, the retries after joinRetryDelay.
+const (
+	joinAttempts   = 4
+	joinRetryFirst = 100 * time.Millisecond
+)
+
+// joinPushPull runs the joining push/pull with a, and tries it again, after
+// a jittered backoff, when a dropped it without replying: that is how a
+// node of either library refuses a push/pull beyond its cap, so a busy
+// seed slows a join down instead of failing it.
+func (m *Memberlist) joinPushPull(ctx context.Context, a Address) error {
+	for attempt := 1; ; attempt++ {
+		_, err := m.pushPullNode(ctx, a, true)
+		if err == nil || attempt >= joinAttempts || !joinRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		d := joinRetryDelay(attempt)
+		d = d/2 + m.stagger(d/2)
+		m.logger.Debug("Retrying join", slog.String(logKeyAddr, a.Addr), logNode(a.Name), slog.Duration("after", d), logErr(err))
+		if !m.sleepContext(ctx, d) {
+			return err
+		}
+	}
+}
+
+// joinRetryDelay returns the longest wait before the retry that follows
+// attempt (counted from 1): 100 ms, then doubling. The wait is drawn from
+// its upper half.
+func joinRetryDelay(attempt int) time.Duration {
+	return joinRetryFirst << min(max(attempt-1, 0), 8)
+}
+
+// joinRetryable reports whether a joining push/pull that failed with err
+// may succeed if tried again soon: the node accepted the stream, then
+// closed or reset it without a reply. Dial failures, timeouts, error
+// replies (another label, key or protocol version) and a refused merge are
+// not retried.
+func joinRetryable(err error) bool {
+	return errors.Is(err, errNoReply) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe)
+}
+
+// sleepContext waits d and reports whether it did: it returns false at
+// once when ctx is done or m shuts down.
+func (m *Memberlist) sleepContext(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-m.shutdownCh:
+		return false
+	}
 }
 
 func joinResolveTimeout(c *Config) time.Duration {

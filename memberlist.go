@@ -74,10 +74,10 @@ type Memberlist struct {
 	broadcasts *TransmitLimitedQueue
 	userShare  userCredit // the Delegate's unspent share of gossip packets
 
-	pushPullReq atomic.Int32
-	warns       warnLimiter // rate limits of warnings about peers
-	conns       connSet
-	resolver    addrResolver
+	pushPulls *pushPullGate // inbound push/pulls being served or waiting
+	warns     warnLimiter   // rate limits of warnings about peers
+	conns     connSet
+	resolver  addrResolver
 
 	leaveMu      sync.Mutex // held through Leave; taken before mu
 	shutdownMu   sync.Mutex // held through Shutdown; taken before mu
@@ -90,6 +90,11 @@ type Memberlist struct {
 // options are test seams that are not part of Config.
 type options struct {
 	seed *[2]uint64
+
+	// pushPullSlots and pushPullWaiters size the inbound push/pull gate
+	// when pushPullSlots is positive (default maxPushPullRequests-1 and
+	// maxPushPullWaiters).
+	pushPullSlots, pushPullWaiters int
 }
 
 // Create validates conf, starts the transport and the protocol goroutines,
@@ -139,6 +144,10 @@ func newMemberlist(conf *Config, opts options) (*Memberlist, error) {
 		awareness:   newAwareness(conf.AwarenessMaxMultiplier),
 		shutdownCh:  make(chan struct{}),
 		resolver:    addrResolver{dnsConfigPath: conf.DNSConfigPath, logger: logger},
+		pushPulls:   newPushPullGate(maxPushPullRequests-1, maxPushPullWaiters),
+	}
+	if opts.pushPullSlots > 0 {
+		m.pushPulls = newPushPullGate(opts.pushPullSlots, opts.pushPullWaiters)
 	}
 	m.table = newTable(conf, m.rng.Uint64(), &m.incarnation, &m.numNodes, &m.leaving)
 	m.handoff.init(conf.HandoffQueueDepth)
@@ -297,24 +306,49 @@ func (m *Memberlist) localMeta() ([]byte, error) {
 	return meta, nil
 }
 
-// followUpJoin runs one more push/pull with a random alive node between one
-// and two probe intervals after a successful Join. The seeds' tables are a
-// snapshot: nodes that come back at the same moment (a mass restart under
-// the old names) announce themselves by gossip, and a node that joins in
-// the middle of it can miss an announcement for good until the periodic
-// push/pull, a minute or more away; by then any other member's table has
-// them. Nothing is done when push/pull is off (PushPullInterval 0).
-func (m *Memberlist) followUpJoin() {
+// maxJoinFollowUps bounds the push/pulls that follow a successful Join.
+const maxJoinFollowUps = 5
+
+// followUpJoin runs more push/pulls after a successful Join, each one to
+// two probe intervals after the last, with a random alive member other than
+// the seeds when there is one, until one finds both tables the same size
+// (neither side learns a member), and at most maxJoinFollowUps.
+//
+// The seeds' tables are a snapshot: nodes that come back at the same moment
+// (a mass restart under the old names) announce themselves by gossip, and a
+// node that joins in the middle of it can miss an announcement for good
+// until the periodic push/pull, a minute or more away; by then any other
+// member's table has them. In a join storm the seed's snapshot is the
+// smaller the earlier a node joined, and every node that went back to the
+// seed would make it the bottleneck again; exchanging with random other
+// members spreads the load and merges the snapshots, and more rounds are
+// needed only while they differ. In a settled cluster the first follow-up
+// finds the same table and is the only one. Nothing is done when push/pull
+// is off (PushPullInterval 0).
+func (m *Memberlist) followUpJoin(seeds []Address) {
 	c := m.config
 	if c.PushPullInterval <= 0 || c.ProbeInterval <= 0 {
 		return
 	}
-	d := c.ProbeInterval + m.stagger(c.ProbeInterval)
 	m.goroutines.Go(func() {
-		if m.sleep(d) {
-			m.pushPull()
+		for range maxJoinFollowUps {
+			if !m.sleep(c.ProbeInterval + m.stagger(c.ProbeInterval)) {
+				return
+			}
+			before := m.tableLen()
+			remote, ok := m.pushPullAvoiding(seeds)
+			if !ok || (remote == before && m.tableLen() == before) {
+				return
+			}
 		}
 	})
+}
+
+// tableLen returns the number of nodes in the table, in any state.
+func (m *Memberlist) tableLen() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.table.nodes)
 }
 
 // LocalNode returns a copy of the local node as others see it.

@@ -1,15 +1,16 @@
 package memberlist
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 )
 
 // errMockStreamReset is returned by reads and writes on a stream that a
 // MockStreamReset fault has reset.
-var errMockStreamReset = errors.New("mock: connection reset by peer")
+// It wraps syscall.ECONNRESET, as a reset TCP connection's errors do.
+var errMockStreamReset = fmt.Errorf("mock: %w", syscall.ECONNRESET)
 
 // mockStreamPair returns the dialler's and the acceptor's ends of a new
 // stream from the transport named from to the one named to, shaped by

@@ -412,7 +412,8 @@ func (a *MockAddress) String() string {
 // MockTransport is a NodeAwareTransport on a MockNetwork. Inbound packets
 // wait in a queue of 4096; when it is full further packets are dropped and
 // counted (DroppedPackets), as a UDP socket would, so senders never block.
-// Inbound streams wait in a backlog of 128; a dial to a full backlog fails.
+// Inbound streams wait in a backlog of 128; a dial to a full backlog waits
+// for room, up to its timeout.
 // Writes to a transport that has shut down are dropped silently; dials to
 // it fail. While its network holds it paused (MockNetwork.Pause), what
 // arrives for it waits in a backlog of the same bounds.
@@ -606,8 +607,11 @@ func (t *MockTransport) DialTimeout(addr string, timeout time.Duration) (net.Con
 // of a net.Pipe on the peer's StreamCh and returns the other. It fails at
 // once when there is no such transport, either transport has shut down,
 // this one is paused, the link is cut in either direction, a
-// MockStreamRefuse fault applies or the peer's backlog is full. It waits
-// only under a MockStreamHang fault, for timeout, and then fails.
+// MockStreamRefuse fault applies. It waits under a MockStreamHang fault,
+// for timeout, and then fails; and while the peer's backlog is full, for
+// room, up to timeout (without limit when timeout is zero or less), as a
+// TCP client whose SYN a full listen queue dropped sends it again; with a
+// timeout of zero or less that dial fails at once.
 func (t *MockTransport) DialAddressTimeout(a Address, timeout time.Duration) (net.Conn, error) {
 	if t.isShutdown() {
 		return nil, errMockTransportShutdown
@@ -622,7 +626,7 @@ func (t *MockTransport) DialAddressTimeout(a Address, timeout time.Duration) (ne
 		return nil, err
 	}
 	local, remote := mockStreamPair(t.name, r.dest.name, r.plan, r.stats)
-	if err := r.dest.offerStream(remote); err != nil {
+	if err := r.dest.offerStream(remote, timeout, t.shutdownCh); err != nil {
 		local.Close()
 		remote.Close()
 		r.stats.streamsRefused.Add(1)
@@ -633,26 +637,62 @@ func (t *MockTransport) DialAddressTimeout(a Address, timeout time.Duration) (ne
 }
 
 // offerStream queues conn on the stream backlog, or holds it while the
-// transport is paused.
-func (t *MockTransport) offerStream(conn net.Conn) error {
+// transport is paused. When the backlog is full it waits for room, up to
+// wait, unless cancel is closed first; with a wait of zero or less it
+// fails at once.
+func (t *MockTransport) offerStream(conn net.Conn, wait time.Duration, cancel <-chan struct{}) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.closed {
-		return fmt.Errorf("mock: connection to %s refused: transport is shut down", t.addr)
+		t.mu.Unlock()
+		return t.refused("transport is shut down")
 	}
 	if t.paused.Load() {
+		defer t.mu.Unlock()
 		if len(t.heldStreams) >= mockBacklogSize {
-			return fmt.Errorf("mock: connection to %s refused: backlog is full", t.addr)
+			return t.refused("backlog is full")
 		}
 		t.heldStreams = append(t.heldStreams, conn)
 		return nil
 	}
 	select {
 	case t.streamCh <- conn:
+		t.mu.Unlock()
 		return nil
 	default:
-		return fmt.Errorf("mock: connection to %s refused: backlog is full", t.addr)
 	}
+	t.mu.Unlock()
+	if wait <= 0 {
+		return t.refused("backlog is full")
+	}
+	return t.awaitBacklog(conn, wait, cancel)
+}
+
+// awaitBacklog queues conn on the full stream backlog as soon as there is
+// room, up to wait, unless cancel is closed or the transport shuts down
+// first.
+func (t *MockTransport) awaitBacklog(conn net.Conn, wait time.Duration, cancel <-chan struct{}) error {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case t.streamCh <- conn:
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.closed { // Shutdown emptied the backlog before conn went in
+			t.closeBacklogLocked()
+			return t.refused("transport is shut down")
+		}
+		return nil
+	case <-timer.C:
+		return t.refused("backlog is full")
+	case <-cancel:
+		return errMockTransportShutdown
+	case <-t.shutdownCh:
+		return t.refused("transport is shut down")
+	}
+}
+
+func (t *MockTransport) refused(why string) error {
+	return fmt.Errorf("mock: connection to %s refused: %s", t.addr, why)
 }
 
 // StreamCh returns the stream backlog. It is never closed.
@@ -663,7 +703,7 @@ func (t *MockTransport) StreamCh() <-chan net.Conn {
 // IngestStream queues conn on StreamCh. It fails when the transport has
 // shut down or its backlog is full.
 func (t *MockTransport) IngestStream(conn net.Conn) error {
-	return t.offerStream(conn)
+	return t.offerStream(conn, 0, nil)
 }
 
 // Shutdown stops the transport: later writes and dials from it fail,

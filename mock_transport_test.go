@@ -181,27 +181,54 @@ func TestMockTransport_Ingest(t *testing.T) {
 	}
 }
 
+// TestMockTransport_StreamBacklog checks that a dial to a full backlog
+// waits for room up to its timeout, or until the peer shuts down, and
+// that Shutdown closes the streams left in the backlog.
 func TestMockTransport_StreamBacklog(t *testing.T) {
-	n := &MockNetwork{}
-	a, b := n.NewTransport("a"), n.NewTransport("b")
-	var conns []net.Conn
-	for range mockBacklogSize {
+	synctest.Test(t, func(t *testing.T) {
+		n := &MockNetwork{}
+		a, b := n.NewTransport("a"), n.NewTransport("b")
+		var conns []net.Conn
+		for range mockBacklogSize {
+			c, err := a.DialTimeout("127.0.0.1:2", time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		start := time.Now()
+		if _, err := a.DialTimeout("127.0.0.1:2", time.Second); err == nil || !strings.Contains(err.Error(), "backlog is full") {
+			t.Errorf("dial to a full backlog: %v", err)
+		}
+		if took := time.Since(start); took != time.Second {
+			t.Errorf("dial to a full backlog failed after %v, want its timeout (1s)", took)
+		}
+		time.AfterFunc(100*time.Millisecond, func() { (<-b.StreamCh()).Close() }) // b accepts one
+		start = time.Now()
 		c, err := a.DialTimeout("127.0.0.1:2", time.Second)
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || time.Since(start) != 100*time.Millisecond {
+			t.Errorf("dial to a backlog with room after 100ms = %v after %v", err, time.Since(start))
+		} else {
+			conns = append(conns, c)
 		}
-		conns = append(conns, c)
-	}
-	if _, err := a.DialTimeout("127.0.0.1:2", time.Second); err == nil || !strings.Contains(err.Error(), "backlog is full") {
-		t.Errorf("dial to a full backlog: %v", err)
-	}
-	b.Shutdown()
-	for i, c := range conns {
-		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-			t.Errorf("conn %d: read after the peer's Shutdown = %v, want EOF", i, err)
+		if err := b.IngestStream(&net.TCPConn{}); err == nil || !strings.Contains(err.Error(), "backlog is full") {
+			t.Errorf("IngestStream to a full backlog: %v", err)
 		}
-		c.Close()
-	}
+		start = time.Now()
+		if _, err := a.DialTimeout("127.0.0.1:2", 0); err == nil || time.Since(start) != 0 {
+			t.Errorf("dial without a timeout to a full backlog = %v after %v, want an error at once", err, time.Since(start))
+		}
+		time.AfterFunc(100*time.Millisecond, func() { b.Shutdown() })
+		if _, err := a.DialTimeout("127.0.0.1:2", time.Second); err == nil || time.Since(start) != 100*time.Millisecond {
+			t.Errorf("dial to a full backlog = %v after %v, want an error at the peer's Shutdown (100ms)", err, time.Since(start))
+		}
+		for i, c := range conns {
+			if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+				t.Errorf("conn %d: read after the peer's Shutdown = %v, want EOF", i, err)
+			}
+			c.Close()
+		}
+	})
 }
 
 func TestMockTransport_FloodWithoutReaders(t *testing.T) {

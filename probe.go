@@ -79,17 +79,43 @@ func (m *Memberlist) pushPullLoop(stagger time.Duration) {
 
 // pushPull runs one periodic push/pull with a random alive node.
 func (m *Memberlist) pushPull() {
-	nodes := m.randomNodes(1, func(st *nodeState) bool {
-		return st.Name == m.config.Name || st.State != StateAlive
-	})
-	if len(nodes) == 0 {
-		return
+	m.pushPullAvoiding(nil)
+}
+
+// pushPullAvoiding runs a push/pull with a random alive node, one whose
+// address is not in avoid when there is such a node. It returns the number
+// of nodes in the remote state, and whether a push/pull took place and
+// succeeded.
+func (m *Memberlist) pushPullAvoiding(avoid []Address) (int, bool) {
+	other := func(st *nodeState) bool { return st.Name == m.config.Name || st.State != StateAlive }
+	nodes := m.randomNodes(1, func(st *nodeState) bool { return other(st) || avoided(st, avoid) })
+	if len(nodes) == 0 && len(avoid) > 0 {
+		nodes = m.randomNodes(1, other)
 	}
-	err := m.pushPullNode(context.Background(), nodes[0].FullAddress(), false)
+	if len(nodes) == 0 {
+		return 0, false
+	}
+	n, err := m.pushPullNode(context.Background(), nodes[0].FullAddress(), false)
 	m.noteStream(nodes[0].Name, err)
 	if err != nil {
 		m.logger.Error("Push/Pull failed", logNode(nodes[0].Name), logErr(err))
 	}
+	return n, err == nil
+}
+
+// avoided reports whether st has the address, or the name, of one of
+// avoid.
+func avoided(st *nodeState, avoid []Address) bool {
+	if len(avoid) == 0 {
+		return false
+	}
+	addr := joinHostPort(st.Addr.String(), st.Port)
+	for _, a := range avoid {
+		if a.Addr == addr || (a.Name != "" && a.Name == st.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // probe picks the next node in the shuffled round-robin order (SWIM §4.3)

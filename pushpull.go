@@ -12,54 +12,56 @@ import (
 )
 
 // pushPullNode runs a push/pull exchange with a: it sends the local state,
-// reads the remote state and merges it. When ctx is done, the exchange is abandoned: its connection is closed and
-// the error matches ctx.Err().
-func (m *Memberlist) pushPullNode(ctx context.Context, a Address, join bool) error {
+// reads the remote state and merges it. It returns the number of nodes in
+// the remote state. When ctx is done, the exchange is abandoned: its
+// connection is closed and the error matches ctx.Err().
+func (m *Memberlist) pushPullNode(ctx context.Context, a Address, join bool) (int, error) {
 	defer m.metrics.MeasureSinceWithLabels(keyPushPullNode, time.Now(), m.labels.base)
 	conn, err := m.dialStreamContext(ctx, a, m.config.TCPTimeout)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer m.conns.remove(conn)
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		defer stop()
 	}
-	if err := m.exchangeState(conn, a, join); err != nil {
-		return tcpDNSContextError(ctx, err)
+	n, err := m.exchangeState(conn, a, join)
+	if err != nil {
+		return 0, tcpDNSContextError(ctx, err)
 	}
-	return nil
+	return n, nil
 }
 
 // exchangeState sends the local state on conn, reads the remote state and
-// merges it.
-func (m *Memberlist) exchangeState(conn net.Conn, a Address, join bool) error {
+// merges it. It returns the number of nodes in the remote state.
+func (m *Memberlist) exchangeState(conn net.Conn, a Address, join bool) (int, error) {
 	m.logger.Debug("Initiating push/pull sync", logNode(a.Name), logConnAddr(conn))
 	m.metrics.IncrCounterWithLabels(keyTCPConnect, 1, m.labels.base)
 	if err := m.sendLocalState(conn, join, m.config.Label); err != nil {
-		return err
+		return 0, err
 	}
 	conn.SetDeadline(time.Now().Add(m.config.TCPTimeout))
 	t, r, err := m.readStream(conn, m.config.Label)
 	if err != nil {
-		return m.explainStreamError(err)
+		return 0, m.explainStreamError(err)
 	}
 	switch t {
 	case errMsg:
 		var e errResp
 		if err := newStreamDecoder(r, maxPushStateBytes).decode(&e); err != nil {
-			return err
+			return 0, err
 		}
-		return remoteError(e.Error)
+		return 0, remoteError(e.Error)
 	case pushPullMsg:
 	default:
-		return fmt.Errorf("received invalid msgType (%d), expected pushPullMsg (%d) %s", t, pushPullMsg, LogConn(conn))
+		return 0, fmt.Errorf("received invalid msgType (%d), expected pushPullMsg (%d) %s", t, pushPullMsg, LogConn(conn))
 	}
 	_, remote, user, err := m.readRemoteState(r)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return m.mergeRemoteState(join, remote, user)
+	return len(remote), m.mergeRemoteState(join, remote, user)
 }
 
 // errNoReply is wrapped into push/pull errors when the remote side closed

@@ -118,7 +118,7 @@ func TestQuietStreamFloods(t *testing.T) {
 		client, server := net.Pipe()
 		defer client.Close()
 		defer server.Close()
-		a.pushPullReq.Store(maxPushPullRequests)
+		a.pushPulls = newPushPullGate(0, 0) // at its cap, with no room to wait
 		for range n {
 			a.servePushPull(server, nil, "prod")
 		}
@@ -234,7 +234,7 @@ func TestRateLimitedWarningNamesItsLine(t *testing.T) {
 		client, server := net.Pipe()
 		defer client.Close()
 		defer server.Close()
-		a.pushPullReq.Store(maxPushPullRequests)
+		a.pushPulls = newPushPullGate(0, 0) // at its cap, with no room to wait
 		a.servePushPull(server, nil, "")
 		re := regexp.MustCompile(`(?m)^stream\.go:\d+: \[WARN\] memberlist: Too many pending push/pull requests addr=pipe$`)
 		if !re.MatchString(buf.String()) {

@@ -199,7 +199,7 @@ func (m *Memberlist) remerge() {
 	if !ok {
 		return
 	}
-	err := m.pushPullNode(context.Background(), Address{Addr: t.addr, Name: t.name}, true)
+	_, err := m.pushPullNode(context.Background(), Address{Addr: t.addr, Name: t.name}, true)
 	m.mu.Lock()
 	m.remergeTargets.tried(t.addr, t.seed, time.Now(), m.config.RemergeInterval)
 	m.mu.Unlock()

@@ -141,13 +141,14 @@ func (m *Memberlist) sendErrResp(conn net.Conn, cause error, label string) {
 }
 
 func (m *Memberlist) servePushPull(conn net.Conn, r streamReader, label string) {
-	defer m.pushPullReq.Add(-1)
-	if m.pushPullReq.Add(1) >= maxPushPullRequests {
+	gate := m.pushPulls
+	if !gate.enter(pushPullWait(m.config.TCPTimeout), m.shutdownCh) {
 		m.countDrop(keyPushPullRefused, 1)
 		level, attrs := m.warnLevel(warnPushPullCap, logConnAddr(conn))
 		m.logger.LogAttrs(context.Background(), level, "Too many pending push/pull requests", attrs...)
 		return
 	}
+	defer gate.leave()
 	join, remote, user, err := m.readRemoteState(r)
 	if err != nil {
 		m.countDrop(keyTCPDecodeFailed, 1)

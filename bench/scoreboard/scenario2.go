@@ -252,6 +252,7 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 			seed := w.addr(names[0])
 			var wg sync.WaitGroup
 			var failed atomic.Int64
+			t0 := time.Now()
 			for _, name := range names[1:] {
 				nd := w.nodes[name]
 				wg.Go(func() {
@@ -261,10 +262,12 @@ func joinStorm(s size, n int, oursOnly bool) scenario {
 				})
 			}
 			wg.Wait()
+			joined := secs(time.Since(t0))
 			v := w.timeUntilConverged(names, 100*time.Millisecond, 10*time.Minute)
 			m1 := liveHeap()
 			return []figure{
 				lower("time until every node lists all", "s", v),
+				lower("time until every Join returned", "s", joined),
 				lower("Join calls that failed", "", num(float64(failed.Load()))),
 				lower("wrong pairs at the end", "", num(float64(w.wrongPairs(names, names)))),
 				lower("heap per node", "KiB", num(float64(m1-m0)/1024/float64(n))),
