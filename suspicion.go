@@ -22,6 +22,9 @@ type suspicionRecord struct {
 	// seen holds the nodes that have suspected the node, including the
 	// first suspector, which is not counted in n.
 	seen map[string]struct{}
+	// renewed is set once the suspicion has been renewed for want of
+	// confirmations (table.renew).
+	renewed bool
 }
 
 // newSuspicionRecord starts a suspicion raised by from at start, which

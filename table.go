@@ -306,7 +306,7 @@ func (t *table) expire(x suspicionExpiry, now time.Time, e *effects) {
 	if rec != nil {
 		confirmations, k = rec.n, rec.k
 	}
-	if k > 0 && confirmations == 0 {
+	if k > 0 && confirmations == 0 && !rec.renewed {
 		t.renew(st, rec, now, e)
 		return
 	}
@@ -323,10 +323,15 @@ func (t *table) expire(x suspicionExpiry, now time.Time, e *effects) {
 // its peers suspects every one of them and can confirm nothing, and a
 // suspicion that reached nobody, not even the accused, cannot be refuted;
 // either way the accused is most likely alive. The suspicion is gossiped
-// again and runs its longest timeout once more; it ends when the node
-// refutes it or another node confirms it.
+// again and runs its longest timeout once more; it ends sooner when the
+// node refutes it or another node confirms it. It is renewed once: the
+// other nodes may all have declared the node dead already, and a peer
+// that does not gossip a death again when it hears a suspicion of a dead
+// node (hashicorp/memberlist) would leave it renewed for ever. A node
+// declared dead after the renewal by a lone accuser whose refutation the
+// others have heard stays alive for them: the dead is older than it.
 func (t *table) renew(st *nodeState, rec *suspicionRecord, now time.Time, e *effects) {
-	rec.start = now
+	rec.start, rec.renewed = now, true
 	e.count(keySuspicionRenewed)
 	e.broadcast(st.Name, suspectMsg, &suspect{Incarnation: st.Incarnation, Node: st.Name, From: t.conf.Name}, nil)
 	e.timers = append(e.timers, timerOp{name: st.Name, after: rec.max, token: st.StateChange})

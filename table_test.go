@@ -304,12 +304,18 @@ suspect b 1 from d => bcast suspect b@1 from d; timer b 10.381s
 wait 10381ms
 expire b => bcast dead b@1 from a; leave b; stop b; info: Marking as failed, suspect timeout reached node=b confirmations=1; count degraded.timeout; count msg.dead
 expire b => -
+# renewed once only: still unconfirmed after the renewal, the node is dead
+suspect d 1 from c => bcast suspect d@1 from c; timer d 24s; count msg.suspect
+wait 24s
+expire d => bcast suspect d@1 from a; timer d 24s; count suspicion.renewed
+wait 24s
+expire d => bcast dead d@1 from a; leave d; stop d; info: Marking as failed, suspect timeout reached node=d confirmations=0; count degraded.timeout; count msg.dead
 suspect c 1 from b => bcast suspect c@1 from b; timer c 24s; count msg.suspect
 suspect c 1 from d => bcast suspect c@1 from d; timer c 11.381s
 suspect c 1 from a => bcast suspect c@1 from a; timer c 4s
 wait 4s
 expire c => bcast dead c@1 from a; leave c; stop c; info: Marking as failed, suspect timeout reached node=c confirmations=2; count msg.dead
-table a alive@1 b dead@1 c dead@1 d alive@1
+table a alive@1 b dead@1 c dead@1 d dead@1
 `, func(c *Config) { c.Events = &recordingDelegate{} })
 }
 

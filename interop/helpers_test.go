@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -236,7 +237,9 @@ func newOursNode(b *base, o nodeOpts) (node, error) {
 	}
 	c.Logger = b.logger()
 	if o.Record {
-		nt, err := ours.NewNetTransport(&ours.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, Logger: c.Logger})
+		nt, err := retryBind(func() (*ours.NetTransport, error) {
+			return ours.NewNetTransport(&ours.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, Logger: c.Logger})
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -355,7 +358,9 @@ func newTheirsNode(b *base, o nodeOpts) (node, error) {
 	}
 	c.Logger = b.logger()
 	if o.Record {
-		nt, err := theirs.NewNetTransport(&theirs.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, Logger: c.Logger})
+		nt, err := retryBind(func() (*theirs.NetTransport, error) {
+			return theirs.NewNetTransport(&theirs.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, Logger: c.Logger})
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -725,3 +730,20 @@ func (b *syncBuffer) contains(s string) bool {
 
 // errNotYet is a waitFor condition's answer while nothing has happened.
 var errNotYet = errors.New("not yet")
+
+// retryBind calls newTransport until it does not fail with "address already
+// in use", at most 10 times. With port 0 the kernel picks a free TCP port
+// and the transport binds UDP on the same number, which another socket may
+// hold; both libraries' Create retry the same way when they build their own
+// transport.
+func retryBind[T any](newTransport func() (T, error)) (T, error) {
+	var t T
+	var err error
+	for range 10 {
+		t, err = newTransport()
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	return t, err
+}
