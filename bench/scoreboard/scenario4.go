@@ -36,12 +36,12 @@ func userChurn(s size) scenario {
 			p.nodes, p.step, time.Duration(p.every)*p.step, p.issueFor),
 		timings: t,
 		note: fmt.Sprintf("user broadcasts under churn: the cluster is formed by joins one after the other (at most 1 min for every "+
-			"view to be whole) and left quiet for %v, so that every node has gossiped what it learnt while the cluster formed (300 alive messages, which take about 40 s to go out) and the libraries start the churn alike; the first quarter of its nodes are stable: they issue the broadcasts and are the joiners' seeds, and "+
+			"view to be whole) and left quiet for %v, so that every node has gossiped what it learnt while the cluster formed (an alive message per member: at 300 nodes they take about 40 s to go out) and the libraries start the churn alike; the first quarter of its nodes are stable: they issue the broadcasts and are the joiners' seeds, and "+
 			"the churn kills or stops the others and new nodes. Every node advertises %d bytes of NodeMeta; the user messages are of %v bytes in turn, "+
 			"queued on the issuing node's TransmitLimitedQueue (RetransmitMult 4) and queued again by each node that receives it; "+
 			"a broadcast has reached every node when every node running at its issue has it, except nodes stopped without it "+
-			"within %v. Ours runs with its default UserBroadcastShare (0.25 of each gossip packet reserved for the Delegate while "+
-			"membership messages would fill it); hashicorp/memberlist gives the Delegate what its own messages leave. "+
+			"within %v. Ours runs with its default UserBroadcastShare (0.25 of the gossip packets reserved for the Delegate while "+
+			"membership messages would fill them, the unspent share of a packet saved up to one packet); hashicorp/memberlist gives the Delegate what its own messages leave. "+
 			"The queue samples are every node's memberlist.queue.broadcasts, every second, from the start of the churn.",
 			p.settle, p.metaSize, p.msgSizes, p.capd),
 		run: func(w *world) ([]figure, error) { return runUserChurn(w, p) },
