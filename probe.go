@@ -21,13 +21,13 @@ func (m *Memberlist) schedule() {
 		pushPullStagger := m.stagger(c.PushPullInterval)
 		gossipStagger := m.stagger(c.GossipInterval)
 		if c.ProbeInterval > 0 {
-			m.goroutines.Go(func() { m.tickLoop(c.ProbeInterval, probeStagger, m.probe) })
+			m.goroutines.Go(func() { m.tickLoop(c.ProbeInterval, probeStagger, m.probe, false) })
 		}
 		if c.PushPullInterval > 0 {
 			m.goroutines.Go(func() { m.pushPullLoop(pushPullStagger) })
 		}
 		if c.GossipInterval > 0 && c.GossipNodes > 0 {
-			m.goroutines.Go(func() { m.tickLoop(c.GossipInterval, gossipStagger, m.gossip) })
+			m.goroutines.Go(func() { m.tickLoop(c.GossipInterval, gossipStagger, m.gossip, true) })
 		}
 		m.startRemerge()
 		m.startStreamCheck()
@@ -46,12 +46,21 @@ func (m *Memberlist) sleep(d time.Duration) bool {
 	}
 }
 
-// tickLoop waits stagger, then calls f every interval until shutdown. The
-// ticker starts after the wait: a ticker started before it would keep the
-// phase of Create, and the stagger would shift nothing.
-func (m *Memberlist) tickLoop(interval, stagger time.Duration, f func()) {
+// tickLoop waits stagger, then calls f every interval until shutdown, and
+// once right after the wait too when atOnce is set. The ticker starts after
+// the wait: a ticker started before it would keep the phase of Create, and
+// the stagger would shift nothing.
+//
+// The gossip loop starts at once: its first round then comes within the
+// first interval, never later than an unstaggered ticker's first tick, so a
+// refutation queued by a Join right after Create goes out as soon as
+// upstream's would (serf's TestSerf_update allows about 10 ms).
+func (m *Memberlist) tickLoop(interval, stagger time.Duration, f func(), atOnce bool) {
 	if !m.sleep(stagger) {
 		return
+	}
+	if atOnce {
+		f()
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -1,6 +1,7 @@
 package memberlist
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -106,6 +107,55 @@ func TestLoopsAreStaggered(t *testing.T) {
 			}
 			if len(distinct) < len(c.nodes) {
 				t.Errorf("%s: the %d nodes tick at only %d distinct phases %v, want one each", loop.name, len(c.nodes), len(distinct), distinct)
+			}
+		}
+	})
+}
+
+// TestFirstGossipWithinOneInterval: a node's first gossip round after its
+// join comes within one GossipInterval, at its stagger, never later than an
+// unstaggered ticker's first tick would. A Join right after Create queues a
+// refutation or an alive that a peer may be waiting for (serf's
+// TestSerf_update allows about 10 ms). Before, the first round came one
+// whole interval after the stagger, up to two intervals after Create.
+func TestFirstGossipWithinOneInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const every = 10 * time.Millisecond
+		c := newTestCluster(t, 111)
+		var mu sync.Mutex
+		first := map[string]time.Duration{}
+		start := time.Now()
+		c.net.SetCapture(func(from, to string, b []byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, ok := first[from]; !ok && slices.Contains(packetKinds(b), userMsg) {
+				first[from] = time.Since(start)
+			}
+		})
+		for i := range 6 {
+			c.add(string(rune('a'+i)), func(conf *Config) {
+				conf.EnableCompression = false
+				conf.Delegate = &alwaysBroadcasting{}
+				conf.GossipInterval, conf.ProbeInterval, conf.PushPullInterval = every, time.Hour, 0
+			})
+		}
+		joined := map[string]time.Duration{}
+		for _, m := range c.nodes[1:] {
+			if _, err := m.Join([]string{seedAddr(c.nodes[0])}); err != nil {
+				t.Fatal(err)
+			}
+			joined[m.config.Name] = time.Since(start)
+			if _, ok := joined["a"]; !ok {
+				joined["a"] = time.Since(start)
+			}
+		}
+		advance(3 * every)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range c.nodes {
+			name := m.config.Name
+			if d, ok := first[name]; !ok || d-joined[name] >= every {
+				t.Errorf("%s: joined %v after Create, first gossip at %v (sent: %v), want within %v of the join", name, joined[name], d, ok, every)
 			}
 		}
 	})
