@@ -41,10 +41,9 @@ func accusationMsg(name, me string, inc uint32, state NodeStateType) (messageTyp
 // re-gossiped, at most once per ProbeInterval per node (told holds the
 // last time).
 func (t *table) tell(told *time.Time, a *alive, held uint32, state NodeStateType, now time.Time, e *effects) {
-	if !told.IsZero() && now.Sub(*told) < t.conf.ProbeInterval {
+	if !t.due(told, now) {
 		return
 	}
-	*told = now
 	mt, msg := accusationMsg(a.Node, t.conf.Name, held, state)
 	if mt == deadMsg {
 		e.rebroadcast(a.Node, mt, msg)
@@ -99,15 +98,10 @@ func (t *table) graveLifetime() time.Duration {
 // new incarnation or a health penalty, at most once per ProbeInterval (me's
 // told holds the last time).
 func (t *table) reassert(me *nodeState, accused uint32, now time.Time, e *effects) {
-	if accused >= me.Incarnation || t.leaving.Load() {
+	if accused >= me.Incarnation || t.leaving.Load() || !t.due(&me.told, now) {
 		return
 	}
-	if !me.told.IsZero() && now.Sub(me.told) < t.conf.ProbeInterval {
-		return
-	}
-	me.told = now
-	a := alive{Incarnation: me.Incarnation, Node: me.Name, Addr: me.Addr, Port: me.Port, Meta: me.Meta, Vsn: me.vsn()}
-	e.rebroadcast(me.Name, aliveMsg, &a)
+	e.rebroadcast(me.Name, aliveMsg, me.aliveAt(me.Incarnation))
 }
 
 // retell answers a suspect about st, a node held dead or left at the same
@@ -117,10 +111,20 @@ func (t *table) reassert(me *nodeState, accused uint32, now time.Time, e *effect
 // death or the leave is gossiped again, at most once per ProbeInterval per
 // node (st's told holds the last time).
 func (t *table) retell(st *nodeState, now time.Time, e *effects) {
-	if !st.told.IsZero() && now.Sub(st.told) < t.conf.ProbeInterval {
+	if !t.due(&st.told, now) {
 		return
 	}
-	st.told = now
 	mt, msg := accusationMsg(st.Name, t.conf.Name, st.Incarnation, st.State)
 	e.rebroadcast(st.Name, mt, msg)
+}
+
+// due reports whether a message rate-limited to one per ProbeInterval may
+// go out at now, last holding when the previous one went; if so it records
+// now in last.
+func (t *table) due(last *time.Time, now time.Time) bool {
+	if !last.IsZero() && now.Sub(*last) < t.conf.ProbeInterval {
+		return false
+	}
+	*last = now
+	return true
 }

@@ -120,6 +120,12 @@ func (s *nodeState) node() Node {
 	return n
 }
 
+// aliveAt returns the alive message that announces the entry at
+// incarnation inc.
+func (s *nodeState) aliveAt(inc uint32) *alive {
+	return &alive{Incarnation: inc, Node: s.Name, Addr: s.Addr, Port: s.Port, Meta: s.Meta, Vsn: s.vsn()}
+}
+
 // DeadOrLeft reports whether the node is dead or has left.
 func (s *nodeState) DeadOrLeft() bool {
 	return s.State == StateDead || s.State == StateLeft

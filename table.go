@@ -185,8 +185,7 @@ func (t *table) refute(me *nodeState, accused uint32, e *effects) {
 	inc := raiseIncarnation(t.inc, accused)
 	me.Incarnation = inc
 	e.awareness++
-	a := alive{Incarnation: inc, Node: me.Name, Addr: me.Addr, Port: me.Port, Meta: me.Meta, Vsn: me.vsn()}
-	e.broadcast(me.Name, aliveMsg, &a, nil)
+	e.broadcast(me.Name, aliveMsg, me.aliveAt(inc), nil)
 }
 
 // raiseIncarnation sets the local incarnation c above both its last value
