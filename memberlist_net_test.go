@@ -2,7 +2,6 @@ package memberlist
 
 import (
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
@@ -13,21 +12,10 @@ import (
 // kernel-chosen ports, and checks the chosen port is written back.
 func TestCreateWithNetTransport(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	newNode := func(name string) (*Memberlist, *Config) {
-		conf := DefaultLocalConfig()
-		conf.Name = name
-		conf.BindAddr = "127.0.0.1"
-		conf.BindPort = 0
-		conf.LogOutput = io.Discard
-		m, err := Create(conf)
-		if err != nil {
-			t.Fatalf("Create %s: %v", name, err)
-		}
-		return m, conf
-	}
-	a, confA := newNode("a")
+	var confA *Config
+	a := newLoopbackNode(t, "a", localTimings, func(c *Config) { confA = c })
 	defer a.Shutdown()
-	b, _ := newNode("b")
+	b := newLoopbackNode(t, "b", localTimings)
 	defer b.Shutdown()
 	if confA.BindPort == 0 || confA.AdvertisePort != confA.BindPort {
 		t.Fatalf("BindPort %d, AdvertisePort %d: the chosen port was not written back", confA.BindPort, confA.AdvertisePort)
@@ -57,15 +45,7 @@ func TestCreateWithNetTransport(t *testing.T) {
 // TestLeaveReturnsAfterTheWrite is the test that forces it.
 func TestLeaveThenShutdownOverUDP(t *testing.T) {
 	newNode := func(name string) *Memberlist {
-		conf := DefaultLocalConfig()
-		conf.Name = name
-		conf.BindAddr = "127.0.0.1"
-		conf.BindPort = 0
-		conf.LogOutput = io.Discard
-		m, err := Create(conf)
-		if err != nil {
-			t.Fatalf("Create %s: %v", name, err)
-		}
+		m := newLoopbackNode(t, name, localTimings)
 		t.Cleanup(func() { m.Shutdown() })
 		return m
 	}
@@ -104,4 +84,12 @@ func TestLeaveThenShutdownOverUDP(t *testing.T) {
 			}
 		}
 	}
+}
+
+// localTimings gives a newLoopbackNode DefaultLocalConfig's timings in
+// place of the leak tests' faster ones.
+func localTimings(c *Config) {
+	d := DefaultLocalConfig()
+	c.ProbeInterval, c.ProbeTimeout, c.GossipInterval = d.ProbeInterval, d.ProbeTimeout, d.GossipInterval
+	c.PushPullInterval, c.TCPTimeout = d.PushPullInterval, d.TCPTimeout
 }

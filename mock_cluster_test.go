@@ -96,19 +96,7 @@ func TestMockCluster_Pause(t *testing.T) {
 			c.add(name)
 		}
 		c.joinAll()
-		allAlive := func() bool {
-			for _, m := range c.nodes {
-				if m.NumMembers() != len(c.nodes) {
-					return false
-				}
-				for _, o := range c.nodes {
-					if st, _ := stateOf(m, o.config.Name); st != StateAlive {
-						return false
-					}
-				}
-			}
-			return true
-		}
+		allAlive := func() bool { return allViewsWhole(c) }
 		waitFor(t, 5*time.Second, "join", allAlive)
 		d := c.nodes[3]
 		inc := d.incarnation.Load()

@@ -144,12 +144,7 @@ func (h *recordingHandler) findLast(msg string) (slog.Level, map[string]string, 
 		if r.Message != msg {
 			continue
 		}
-		attrs := map[string]string{}
-		r.Attrs(func(a slog.Attr) bool {
-			attrs[a.Key] = a.Value.String()
-			return true
-		})
-		return r.Level, attrs, true
+		return r.Level, recordAttrs(r), true
 	}
 	return 0, nil, false
 }

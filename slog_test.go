@@ -46,14 +46,19 @@ func (h *recordingHandler) find(msg string) (slog.Level, map[string]string, bool
 		if r.Message != msg {
 			continue
 		}
-		attrs := map[string]string{}
-		r.Attrs(func(a slog.Attr) bool {
-			attrs[a.Key] = a.Value.String()
-			return true
-		})
-		return r.Level, attrs, true
+		return r.Level, recordAttrs(r), true
 	}
 	return 0, nil, false
+}
+
+// recordAttrs returns r's attributes as strings by key.
+func recordAttrs(r slog.Record) map[string]string {
+	attrs := map[string]string{}
+	r.Attrs(func(a slog.Attr) bool {
+		attrs[a.Key] = a.Value.String()
+		return true
+	})
+	return attrs
 }
 
 // above returns the messages of records at level or above.
